@@ -13,5 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+if settings.SANDBOX_ENABLED:
+    urlpatterns.append(path("sandbox/", include("apps.sandbox.urls")))
 if settings.OIDC_ENABLED:
     urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))

@@ -41,9 +41,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "mozilla_django_oidc",
+    "oauth2_provider",
     "apps.core",
     "apps.accounts",
     "apps.audit",
+    "apps.sandbox",
 ]
 
 MIDDLEWARE = [
