@@ -28,6 +28,10 @@ ENCRYPTION_KEYS = persistent_secret("CARELAUNCH_ENCRYPTION_KEYS", DATA_DIR, new_
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Where the built-in sandbox EHR is reached in the embedded mode. A different host name from PUBLIC_URL on
+# purpose: the browser keeps separate cookies, and the EHR simulator embeds CareLaunch cross-origin, as real
+# EHRs do. The sandbox itself derives its URLs from each request, so it works on any host and port.
+SANDBOX_PUBLIC_URL = env_str("SANDBOX_PUBLIC_URL", "http://localhost:8000").rstrip("/")
 # Absolute base URL of this deployment; launch URLs, redirect URIs and JWKS URLs are built from it.
 PUBLIC_URL = env_str("CARELAUNCH_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 # Number of reverse proxies in front of the app whose X-Forwarded-For entries we trust (0 = use REMOTE_ADDR).
@@ -46,6 +50,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.audit",
     "apps.sandbox",
+    "apps.sandbox.oauth",
 ]
 
 MIDDLEWARE = [
