@@ -175,6 +175,42 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CareLaunch <no-reply@carelau
 # The built-in sandbox EHR (demo and test); production settings turn it off by default.
 SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", True)
 
+# The sandbox EHR's authorization server (django-oauth-toolkit). The id_token signing key comes from the
+# environment; in the embedded mode apps.sandbox.oauth generates it under DATA_DIR on first use (never committed).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "apps.sandbox.oauth.validators.SmartOAuth2Validator",
+    "OAUTH2_SERVER_CLASS": "apps.sandbox.oauth.server.SmartServer",
+    "OIDC_SERVER_CLASS": "apps.sandbox.oauth.server.SmartServer",
+    "SCOPES_BACKEND_CLASS": "apps.sandbox.oauth.scopes.SmartScopes",
+    "SCOPES": {"openid": "OpenID Connect"},
+    "DEFAULT_SCOPES": [],
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    "ALLOW_URI_WILDCARDS": False,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": env_int("SANDBOX_CODE_EXPIRE_SECONDS", 60),
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("SANDBOX_ACCESS_TOKEN_EXPIRE_SECONDS", 3600),
+    "ID_TOKEN_EXPIRE_SECONDS": 3600,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": env_str("SANDBOX_OIDC_RSA_PRIVATE_KEY"),
+    "REQUEST_APPROVAL_PROMPT": "force",
+}
+# Backend-services (client_credentials) tokens live at most this long (SMART Backend Services: ≤ 5 minutes).
+SANDBOX_SYSTEM_TOKEN_EXPIRE_SECONDS = env_int("SANDBOX_SYSTEM_TOKEN_EXPIRE_SECONDS", 300)
+# Show the generated demo logins on the sandbox sign-in page (always when DEBUG).
+SANDBOX_SHOW_LOGINS = env_bool("SANDBOX_SHOW_LOGINS", False)
+
 # Security headers that hold in every mode; production adds HSTS and secure cookies.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
