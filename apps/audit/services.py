@@ -9,7 +9,7 @@ from typing import Any
 from apps.audit.models import AuditEvent
 from apps.core.logging import redact
 from apps.core.request_context import client_ip_var, request_id_var
-from apps.core.tenancy import current_tenant_id
+from apps.core.tenancy import all_tenants, current_tenant_id, tenant_scope
 
 logger = logging.getLogger("carelaunch.audit")
 
@@ -48,8 +48,19 @@ def record(
 ) -> AuditEvent:
     """Append one event. The tenant defaults to the active scope; request id and address to the request's."""
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
-    event = AuditEvent.objects.create(
-        tenant_id=_tenant_id(tenant),
+    tenant_id = _tenant_id(tenant)
+    # Services record events about tenants other than the one in scope (staff approvals, cross-tenant
+    # jobs) and events about no tenant at all; the insert's RETURNING must be able to see its own row
+    # under row-level security, so it runs in the scope of the event's tenant.
+    with tenant_scope(tenant_id) if tenant_id is not None else all_tenants():
+        event = _insert(is_user, actor, tenant_id, action, target, patient, outcome, detail)
+    logger.info("audit %s %s tenant=%s target=%s", action, outcome, event.tenant_id, event.target)
+    return event
+
+
+def _insert(is_user, actor, tenant_id, action, target, patient, outcome, detail) -> AuditEvent:  # noqa: ANN001
+    return AuditEvent.objects.create(
+        tenant_id=tenant_id,
         actor_id=actor.pk if is_user else None,
         actor_label=(actor.get_username() if is_user else str(actor or ""))[:255],
         action=action,
@@ -60,5 +71,3 @@ def record(
         client_ip=client_ip_var.get() or None,
         detail=_scrub(detail or {}),
     )
-    logger.info("audit %s %s tenant=%s target=%s", action, outcome, event.tenant_id, event.target)
-    return event

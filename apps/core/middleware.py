@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 
 from apps.core.request_context import client_ip, client_ip_var, incoming_request_id, request_id_var
-from apps.core.tenancy import tenant_scope
+from apps.core.tenancy import all_tenants, tenant_scope
 
 SESSION_TENANT_KEY = "carelaunch_tenant_id"
 
@@ -57,7 +57,8 @@ class TenantScopeMiddleware:
 
     The tenant comes from the URL (`tenant_slug` keyword, console and per-tenant pages) or from the
     session (after a SMART launch). A slug that names no tenant is a 404. Whether the user may act for
-    that tenant is decided by the view (membership selectors), not here.
+    that tenant is decided by the view (membership selectors), not here. The Django admin, for our
+    staff only, is the one place that reads across tenants.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -78,11 +79,23 @@ class TenantScopeMiddleware:
         elif hasattr(request, "session") and request.session.get(SESSION_TENANT_KEY):
             tenant = Tenant.objects.filter(pk=request.session[SESSION_TENANT_KEY]).first()
         request.tenant = tenant
-        if tenant is None:
-            return None
-        with tenant_scope(tenant):
+        if tenant is not None:
+            return self._call_in_scope(tenant_scope(tenant), request, view_func, view_args, view_kwargs)
+        if _is_staff_admin(request, view_func):
+            return self._call_in_scope(all_tenants(), request, view_func, view_args, view_kwargs)
+        return None
+
+    @staticmethod
+    def _call_in_scope(scope, request, view_func, view_args, view_kwargs):  # noqa: ANN001, ANN205
+        with scope:
             response = view_func(request, *view_args, **view_kwargs)
             # Lazy template responses must render while the scope is still open.
             if hasattr(response, "render") and callable(response.render):
                 response = response.render()
         return response
+
+
+def _is_staff_admin(request: HttpRequest, view_func) -> bool:  # noqa: ANN001
+    user = getattr(request, "user", None)
+    in_admin = request.resolver_match is not None and request.resolver_match.app_name == "admin"
+    return in_admin and user is not None and user.is_active and user.is_staff

@@ -67,16 +67,14 @@ TENANT_MATCH = (
 class EnableRowLevelSecurity(migrations.operations.base.Operation):
     """Migration operation: turn on RLS with the tenant policy for one model's table (PostgreSQL only).
 
-    `check` is the WITH CHECK expression for writes; by default rows can only be written for the tenant
-    in scope. The audit log passes "true" so events about any tenant can be appended.
+    Rows are visible, and can be written, only for the tenant in scope (or under all_tenants()).
     """
 
     reversible = True
     reduces_to_sql = True
 
-    def __init__(self, model_name: str, check: str | None = None) -> None:
+    def __init__(self, model_name: str) -> None:
         self.model_name = model_name
-        self.check = check
 
     def state_forwards(self, app_label: str, state: Any) -> None:
         return None
@@ -92,7 +90,7 @@ class EnableRowLevelSecurity(migrations.operations.base.Operation):
         schema_editor.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         schema_editor.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
         schema_editor.execute(
-            f"CREATE POLICY tenant_isolation ON {table} USING {TENANT_MATCH} WITH CHECK ({self.check or TENANT_MATCH})"
+            f"CREATE POLICY tenant_isolation ON {table} USING {TENANT_MATCH} WITH CHECK {TENANT_MATCH}"
         )
 
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:

@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.audit",
+    "apps.tenants",
+    "apps.smart",
+    "apps.console",
     "apps.sandbox",
     "apps.sandbox.oauth",
 ]
@@ -229,4 +232,33 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# Hospital onboarding (apps.tenants, apps.smart.discovery). Defaults run the embedded mode on 127.0.0.1;
+# production.py turns the loopback allowances off.
+# Plain-HTTP FHIR base URLs are accepted only for loopback hosts (127.0.0.1, ::1, localhost), and only when on.
+ALLOW_INSECURE_LOOPBACK_FHIR = env_bool("ALLOW_INSECURE_LOOPBACK_FHIR", True)
+# SSRF guard for discovery: private, link-local, reserved and multicast addresses are always refused unless
+# allowlisted; loopback too unless DISCOVERY_ALLOW_LOOPBACK. On-premise EHRs go in the allowlists.
+DISCOVERY_ALLOW_LOOPBACK = env_bool("DISCOVERY_ALLOW_LOOPBACK", True)
+DISCOVERY_ALLOWED_HOSTS = env_list("DISCOVERY_ALLOWED_HOSTS")
+DISCOVERY_ALLOWED_NETWORKS = env_list("DISCOVERY_ALLOWED_NETWORKS")
+DISCOVERY_CONNECT_TIMEOUT = float(env_str("DISCOVERY_CONNECT_TIMEOUT", "5"))
+DISCOVERY_READ_TIMEOUT = float(env_str("DISCOVERY_READ_TIMEOUT", "10"))
+DISCOVERY_MAX_BYTES = env_int("DISCOVERY_MAX_BYTES", 1024 * 1024)
+DISCOVERY_MAX_REDIRECTS = env_int("DISCOVERY_MAX_REDIRECTS", 3)
+DISCOVERY_CACHE_SECONDS = env_int("DISCOVERY_CACHE_SECONDS", 24 * 60 * 60)
+# After a key rotation the old key stays in the JWKS this long (seconds), then is retired.
+TENANT_KEY_ROTATION_OVERLAP = env_int("TENANT_KEY_ROTATION_OVERLAP", 7 * 24 * 60 * 60)
+# JWKS responses may be cached by EHRs this long (seconds); keep it well under the rotation overlap.
+TENANT_JWKS_MAX_AGE = env_int("TENANT_JWKS_MAX_AGE", 60 * 60)
+TENANT_INVITATION_DAYS = env_int("TENANT_INVITATION_DAYS", 7)
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
+CELERY_BEAT_SCHEDULE["tenants-refresh-discovery-daily"] = {
+    "task": "apps.tenants.tasks.refresh_all_discovery",
+    "schedule": 24 * 60 * 60,
+}
+CELERY_BEAT_SCHEDULE["tenants-retire-expired-keys"] = {
+    "task": "apps.tenants.tasks.retire_expired_keys_all",
+    "schedule": 60 * 60,
 }

@@ -35,3 +35,7 @@ EMAIL_PORT = env_int("EMAIL_PORT", 587)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+
+# Hospital onboarding: HTTPS-only FHIR base URLs and no loopback targets for discovery in production.
+ALLOW_INSECURE_LOOPBACK_FHIR = env_bool("ALLOW_INSECURE_LOOPBACK_FHIR", False)
+DISCOVERY_ALLOW_LOOPBACK = env_bool("DISCOVERY_ALLOW_LOOPBACK", False)

@@ -8,7 +8,7 @@ POSTGRES_FORWARD = [
     """
     CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        RAISE EXCEPTION 'audit events are append-only (% refused)', TG_OP USING ERRCODE = 'insufficient_privilege';
+        RAISE EXCEPTION 'audit events are append-only (%% refused)', TG_OP USING ERRCODE = 'insufficient_privilege';
     END $$
     """,
     """
@@ -48,7 +48,6 @@ class Migration(migrations.Migration):
             _run({"postgresql": POSTGRES_FORWARD, "sqlite": SQLITE_FORWARD}),
             _run({"postgresql": POSTGRES_BACKWARD, "sqlite": SQLITE_BACKWARD}),
         ),
-        # Anyone may append an event about any tenant (services record across tenants, e.g. staff
-        # approvals); reading is limited to the tenant in scope.
-        EnableRowLevelSecurity("AuditEvent", check="true"),
+        # Reads are limited to the tenant in scope; audit.record() writes each event in its own tenant's scope.
+        EnableRowLevelSecurity("AuditEvent"),
     ]
