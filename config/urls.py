@@ -11,6 +11,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("apps.accounts.urls")),
     path("admin/", admin.site.urls),
+    path("console/", include("apps.console.urls")),
+    path("t/", include("apps.tenants.urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

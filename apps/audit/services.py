@@ -58,7 +58,7 @@ def record(
     return event
 
 
-def _insert(is_user, actor, tenant_id, action, target, patient, outcome, detail) -> AuditEvent:  # noqa: ANN001
+def _insert(is_user, actor, tenant_id, action, target, patient, outcome, detail) -> AuditEvent:
     return AuditEvent.objects.create(
         tenant_id=tenant_id,
         actor_id=actor.pk if is_user else None,

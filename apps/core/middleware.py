@@ -67,7 +67,7 @@ class TenantScopeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):  # noqa: ANN001, ANN201
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
         from apps.core.models import Tenant
 
         tenant = None
@@ -86,7 +86,7 @@ class TenantScopeMiddleware:
         return None
 
     @staticmethod
-    def _call_in_scope(scope, request, view_func, view_args, view_kwargs):  # noqa: ANN001, ANN205
+    def _call_in_scope(scope, request, view_func, view_args, view_kwargs):
         with scope:
             response = view_func(request, *view_args, **view_kwargs)
             # Lazy template responses must render while the scope is still open.
@@ -95,7 +95,7 @@ class TenantScopeMiddleware:
         return response
 
 
-def _is_staff_admin(request: HttpRequest, view_func) -> bool:  # noqa: ANN001
+def _is_staff_admin(request: HttpRequest, view_func) -> bool:
     user = getattr(request, "user", None)
     in_admin = request.resolver_match is not None and request.resolver_match.app_name == "admin"
     return in_admin and user is not None and user.is_active and user.is_staff

@@ -36,7 +36,7 @@ def _apply_setting(connection: Any, raw_cursor: Any, wanted: tuple[str, str]) ->
     connection._carelaunch_rls = (wanted, marker)
 
 
-def tenant_setting_wrapper(execute, sql, params, many, context):  # noqa: ANN001, ANN201 - Django's hook signature
+def tenant_setting_wrapper(execute, sql, params, many, context):
     connection = context["connection"]
     wanted = rls_setting()
     current = getattr(connection, "_carelaunch_rls", None)

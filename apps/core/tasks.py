@@ -23,5 +23,8 @@ class TenantTask(Task):
         with tenant_scope(tenant_id):
             return super().__call__(tenant_id, *args, **kwargs)
 
-    def enqueue_on_commit(self, tenant_id: int, *args: Any, **kwargs: Any) -> None:
-        transaction.on_commit(lambda: self.delay(tenant_id, *args, **kwargs))
+    def enqueue_on_commit(
+        self, tenant_id: int, *args: Any, options: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        """Send the task once the surrounding transaction commits; `options` go to apply_async (queue, countdown)."""
+        transaction.on_commit(lambda: self.apply_async((tenant_id, *args), kwargs, **(options or {})))

@@ -48,6 +48,7 @@ def test_raw_sql_cannot_update(event):
         cursor.execute("UPDATE audit_auditevent SET outcome = 'failure' WHERE id = %s", [event.pk])
 
 
+@pytest.mark.postgres
 def test_raw_sql_cannot_delete(event):
     with all_tenants(), pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [event.pk])

@@ -80,9 +80,9 @@ def test_raw_sql_inside_scope_is_filtered_by_the_database(notes, tenant_a, tenan
 
 @pytest.mark.postgres
 def test_rls_refuses_writing_a_row_for_another_tenant(notes, tenant_a, tenant_b):
-    with tenant_scope(tenant_a), pytest.raises((DatabaseError, ProgrammingError, IntegrityError)):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("INSERT INTO test_support_note (tenant_id, body) VALUES (%s, 'smuggled')", [tenant_b.pk])
+    refused = pytest.raises((DatabaseError, ProgrammingError, IntegrityError))
+    with tenant_scope(tenant_a), refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("INSERT INTO test_support_note (tenant_id, body) VALUES (%s, 'smuggled')", [tenant_b.pk])
 
 
 @pytest.mark.postgres

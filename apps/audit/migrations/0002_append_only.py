@@ -20,16 +20,13 @@ POSTGRES_BACKWARD = [
     "DROP TRIGGER IF EXISTS audit_auditevent_no_update_delete ON audit_auditevent",
     "DROP FUNCTION IF EXISTS audit_refuse_change()",
 ]
+# SQLite (embedded mode) refuses updates too. Deletes stay possible there because SQLite has no TRUNCATE:
+# Django's flush (tests, `manage.py flush`) empties tables with DELETE. The ORM still refuses them.
 SQLITE_FORWARD = [
     """CREATE TRIGGER audit_auditevent_no_update BEFORE UPDATE ON audit_auditevent
        BEGIN SELECT RAISE(ABORT, 'audit events are append-only (UPDATE refused)'); END""",
-    """CREATE TRIGGER audit_auditevent_no_delete BEFORE DELETE ON audit_auditevent
-       BEGIN SELECT RAISE(ABORT, 'audit events are append-only (DELETE refused)'); END""",
 ]
-SQLITE_BACKWARD = [
-    "DROP TRIGGER IF EXISTS audit_auditevent_no_update",
-    "DROP TRIGGER IF EXISTS audit_auditevent_no_delete",
-]
+SQLITE_BACKWARD = ["DROP TRIGGER IF EXISTS audit_auditevent_no_update"]
 
 
 def _run(statements_by_vendor):
