@@ -18,9 +18,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-# Compile the 繁體中文 catalogue with Babel (no GNU gettext needed on a fresh machine).
+# Compile the 繁體中文 catalogues (project-wide and per app) with Babel: no GNU gettext needed on a fresh machine.
 messages: install
-	$(VENV)/bin/pybabel compile --statistics -d locale -D django -l zh_Hant
+	@for dir in locale $(wildcard apps/*/locale apps/*/*/locale); do \
+	  $(VENV)/bin/pybabel compile --statistics -d $$dir -D django -l zh_Hant || exit 1; \
+	done
 
 demo: messages
 	$(PY) manage.py migrate --noinput

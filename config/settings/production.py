@@ -39,3 +39,12 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 # Hospital onboarding: HTTPS-only FHIR base URLs and no loopback targets for discovery in production.
 ALLOW_INSECURE_LOOPBACK_FHIR = env_bool("ALLOW_INSECURE_LOOPBACK_FHIR", False)
 DISCOVERY_ALLOW_LOOPBACK = env_bool("DISCOVERY_ALLOW_LOOPBACK", False)
+
+# The sandbox authorization server, if someone turns it on in production, follows the OAuth 2.0 Security
+# BCP (RFC 9700) to the letter: tokens only in headers, the RFC 9207 `iss` response parameter, https only.
+OAUTH2_PROVIDER = {
+    **OAUTH2_PROVIDER,  # noqa: F405
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+}
