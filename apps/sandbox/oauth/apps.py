@@ -6,3 +6,8 @@ class SandboxOAuthConfig(AppConfig):
 
     name = "apps.sandbox.oauth"
     label = "sandbox_oauth"
+
+    def ready(self) -> None:
+        from apps.sandbox.oauth.keys import ensure_signing_key
+
+        ensure_signing_key()
