@@ -38,9 +38,11 @@ def lookup_hash(value: str) -> str:
 class EncryptedTextField(models.TextField):
     """A text column stored encrypted; Python code sees plaintext. Never filter on it (use lookup_hash)."""
 
+    # An empty value stays empty (and NULL stays NULL): "no secret" is not a secret worth hiding, and a
+    # non-nullable column must not receive NULL for it.
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> str | None:
-        return None if value in (None, "") else decrypt(value)
+        return value if value in (None, "") else decrypt(value)
 
     def get_prep_value(self, value: Any) -> str | None:
         value = super().get_prep_value(value)
-        return None if value in (None, "") else encrypt(value)
+        return value if value in (None, "") else encrypt(value)
