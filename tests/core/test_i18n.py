@@ -6,7 +6,9 @@ import pytest
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOGUES = sorted([*ROOT.glob("locale/*/LC_MESSAGES/django.po"), *ROOT.glob("apps/**/locale/*/LC_MESSAGES/django.po")])
+CATALOGUES = sorted(
+    [*ROOT.glob("locale/*/LC_MESSAGES/django.po"), *ROOT.glob("apps/**/locale/*/LC_MESSAGES/django.po")]
+)
 
 
 @pytest.mark.django_db
