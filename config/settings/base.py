@@ -180,6 +180,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "CareLaunch <no-reply@carelau
 
 # The built-in sandbox EHR (demo and test); production settings turn it off by default.
 SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", True)
+# Where the sandbox EHR writes Bulk Data export files (NDJSON); served only to the client that asked.
+SANDBOX_BULK_DIR = Path(env_str("SANDBOX_BULK_DIR", str(DATA_DIR / "bulk")))
 
 # The sandbox EHR's authorization server (django-oauth-toolkit). The id_token signing key comes from the
 # environment; in the embedded mode apps.sandbox.oauth generates it under DATA_DIR on first use (never committed).
@@ -264,4 +266,28 @@ CELERY_BEAT_SCHEDULE["tenants-refresh-discovery-daily"] = {
 CELERY_BEAT_SCHEDULE["tenants-retire-expired-keys"] = {
     "task": "apps.tenants.tasks.retire_expired_keys_all",
     "schedule": 60 * 60,
+}
+
+# SMART App Launch client (apps.smart).
+# A launch must come back to the callback within this many seconds (state, PKCE verifier and nonce expire).
+SMART_LAUNCH_STATE_SECONDS = env_int("SMART_LAUNCH_STATE_SECONDS", 10 * 60)
+# A CareLaunch session after a launch: idle timeout and absolute lifetime (seconds).
+SMART_SESSION_IDLE_SECONDS = env_int("SMART_SESSION_IDLE_SECONDS", 30 * 60)
+SMART_SESSION_MAX_SECONDS = env_int("SMART_SESSION_MAX_SECONDS", 8 * 60 * 60)
+# Requests per client address per minute to /launch (and standalone launch pages) and to the callback.
+SMART_RATE_LIMIT_LAUNCH = env_int("SMART_RATE_LIMIT_LAUNCH", 30)
+SMART_RATE_LIMIT_CALLBACK = env_int("SMART_RATE_LIMIT_CALLBACK", 30)
+# Outbound HTTP to EHRs (token, JWKS, revocation, FHIR reads): connect and read timeouts in seconds.
+SMART_HTTP_CONNECT_TIMEOUT = float(env_str("SMART_HTTP_CONNECT_TIMEOUT", "5"))
+SMART_HTTP_READ_TIMEOUT = float(env_str("SMART_HTTP_READ_TIMEOUT", "15"))
+# Refresh access tokens this many seconds before they expire (beat job), and how often the job runs.
+SMART_REFRESH_AHEAD_SECONDS = env_int("SMART_REFRESH_AHEAD_SECONDS", 5 * 60)
+SMART_REFRESH_SCAN_SECONDS = env_int("SMART_REFRESH_SCAN_SECONDS", 60)
+# Client-assertion algorithms CareLaunch signs with, in order of preference (the first one the EHR accepts).
+SMART_ASSERTION_ALGS = env_list("SMART_ASSERTION_ALGS", "RS384,ES384")
+# Allowed clock skew (seconds) when checking id_token exp / iat.
+SMART_CLOCK_SKEW_SECONDS = env_int("SMART_CLOCK_SKEW_SECONDS", 60)
+CELERY_BEAT_SCHEDULE["smart-refresh-expiring-grants"] = {
+    "task": "apps.smart.tasks.refresh_expiring_grants",
+    "schedule": SMART_REFRESH_SCAN_SECONDS,
 }
