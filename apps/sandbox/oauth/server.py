@@ -46,16 +46,19 @@ def smart_token_modifier(token: dict, token_handler, request) -> dict:
     return token
 
 
+def _without_refresh_token(token: dict) -> dict:
+    token.pop("refresh_token", None)
+    return token
+
+
 class SmartServer(Server):
     def __init__(self, request_validator, token_expires_in=None, *args, **kwargs):
         super().__init__(request_validator, _expires_in, *args, **kwargs)
         s256_only = {"S256": code_challenge_method_s256}
         for grant in (self.auth_grant, self.openid_connect_auth.proxy_target):
             grant._code_challenge_methods = s256_only
-        for grant in (
-            self.auth_grant,
-            self.openid_connect_auth.proxy_target,
-            self.refresh_grant.proxy_target if hasattr(self.refresh_grant, "proxy_target") else self.refresh_grant,
-            self.credentials_grant,
-        ):
+        for grant in (self.auth_grant, self.openid_connect_auth.proxy_target, self.refresh_grant.proxy_target):
             grant.register_token_modifier(smart_token_modifier)
+        # oauthlib calls client_credentials modifiers with the token only; backend tokens carry no launch context
+        # and never a refresh token (SMART Backend Services).
+        self.credentials_grant.register_token_modifier(_without_refresh_token)

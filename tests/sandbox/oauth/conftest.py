@@ -190,14 +190,21 @@ class Browser:
         params.update(extra or {})
         params = {k: v for k, v in params.items() if v is not None}
         response = self.session.get(self.world.urls["authorization_endpoint"], params=params, allow_redirects=False)
+        query = self.drive(response, user=user, pick=pick, untick=untick, deny=deny)
+        query["_sent_state"] = params.get("state")
+        query["_nonce"] = params.get("nonce")
+        return verifier, query
+
+    def drive(self, response, *, user: str | None, pick: str | None = None, untick: tuple[str, ...] = (),
+              deny: bool = False) -> dict:  # fmt: skip
+        """Follow the sandbox pages until the redirect back to the app; returns its query."""
         for _ in range(12):
             if response.status_code in (301, 302, 303):
                 location = urljoin(response.url, response.headers["Location"])
                 if location.startswith(REDIRECT_URI):
                     query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
-                    query["_sent_state"] = params.get("state")
-                    query["_nonce"] = params.get("nonce")
-                    return verifier, query
+                    query["_location"] = location
+                    return query
                 response = self.session.get(location, allow_redirects=False)
                 continue
             html = response.text
