@@ -312,6 +312,6 @@ def _token_matches(tokens: list[tuple[str, str, str]], name: str, value: str) ->
     return False
 
 
-@fhir_view("GET", "POST", "PUT", "DELETE", "PATCH")
+@fhir_view("GET", "POST", "PUT", "DELETE", "PATCH", accept=lambda request: True)
 def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     return outcome(404, f"No FHIR endpoint at {request.path}", code="not-found")
