@@ -48,3 +48,7 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
     "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
 }
+
+# A sandbox switched on in production must not sign tokens with a key generated on one container's disk.
+if SANDBOX_ENABLED and not os.environ.get("SANDBOX_OIDC_RSA_PRIVATE_KEY"):
+    raise ImproperlyConfigured("SANDBOX_OIDC_RSA_PRIVATE_KEY must be set when SANDBOX_ENABLED in production")
