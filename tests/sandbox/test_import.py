@@ -25,10 +25,8 @@ def _run(path: Path) -> str:
 
 
 def _stored(resource_type: str) -> list[dict]:
-    return [
-        json.loads(t)
-        for t in SandboxResource.objects.filter(resource_type=resource_type).values_list("text", flat=True)
-    ]
+    texts = SandboxResource.objects.filter(resource_type=resource_type).values_list("text", flat=True)
+    return [json.loads(text) for text in texts]
 
 
 def _write(tmp_path: Path, bundle) -> Path:
