@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("console/", include("apps.console.urls")),
     path("t/", include("apps.tenants.urls")),
+    path("", include("apps.smart.urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

@@ -291,3 +291,5 @@ CELERY_BEAT_SCHEDULE["smart-refresh-expiring-grants"] = {
     "task": "apps.smart.tasks.refresh_expiring_grants",
     "schedule": SMART_REFRESH_SCAN_SECONDS,
 }
+# Send a Server-Timing header (CareLaunch's own time vs time waiting on the EHR) on launch responses.
+SMART_SERVER_TIMING = env_bool("SMART_SERVER_TIMING", False)
