@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from apps.smart import http, services
+from apps.smart import outbound, services
 from apps.smart.models import TokenGrant
 
 MAX_ATTEMPTS = 4
@@ -82,13 +82,13 @@ class FhirClient:
         while True:
             attempt += 1
             try:
-                response = http.request(
+                response = outbound.request(
                     "GET",
                     url,
                     params=params,
                     headers={"Authorization": f"Bearer {self.grant.access_token}", "Accept": FHIR_JSON},
                 )
-            except http.OutboundError as exc:
+            except outbound.OutboundError as exc:
                 if attempt >= MAX_ATTEMPTS:
                     raise FhirError(0, exc.reason) from None
                 self._backoff(attempt)

@@ -22,7 +22,7 @@ from django.core.cache import cache
 from jwcrypto import jwk, jws, jwt
 from jwcrypto.common import JWException
 
-from apps.smart import http
+from apps.smart import outbound
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME_SECONDS = 240  # under the 5-minute ceiling, with room for clock skew at the EHR
@@ -92,7 +92,7 @@ def client_assertion(*, tenant: Any, client_id: str, audience: str, alg: str) ->
 
 
 def _fetch_json(url: str) -> dict[str, Any]:
-    response = http.request("GET", url, headers={"Accept": "application/json"})
+    response = outbound.request("GET", url, headers={"Accept": "application/json"})
     if response.status_code != 200 or len(response.content) > JWKS_MAX_BYTES:
         raise IdTokenError("jwks_unavailable")
     try:
@@ -114,7 +114,7 @@ def jwks_uri_for(*, configuration: dict[str, Any], issuer: str) -> str:
         return uri
     try:
         document = _fetch_json(urljoin(issuer.rstrip("/") + "/", ".well-known/openid-configuration"))
-    except http.OutboundError:
+    except outbound.OutboundError:
         raise IdTokenError("jwks_unavailable") from None
     if document.get("issuer") != issuer or not isinstance(document.get("jwks_uri"), str):
         raise IdTokenError("openid_configuration_mismatch")
@@ -130,7 +130,7 @@ def _keyset(url: str, *, refresh: bool = False) -> jwk.JWKSet:
     try:
         data = _fetch_json(url)
         keyset = jwk.JWKSet.from_json(json.dumps(data))
-    except http.OutboundError:
+    except outbound.OutboundError:
         raise IdTokenError("jwks_unavailable") from None
     except (JWException, ValueError, TypeError):
         raise IdTokenError("jwks_invalid") from None

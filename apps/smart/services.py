@@ -28,7 +28,7 @@ from apps.audit import services as audit
 from apps.core.crypto import decrypt, encrypt, lookup_hash
 from apps.core.models import Tenant
 from apps.core.tenancy import all_tenants, tenant_scope
-from apps.smart import discovery, http, jose
+from apps.smart import discovery, jose, outbound
 from apps.smart.errors import LaunchError
 from apps.smart.models import LaunchMode, LaunchState, SmartIdentity, SmartSession, TokenGrant
 from apps.smart.scopes import requested_scopes
@@ -116,7 +116,7 @@ def start_launch(
 
 
 def _configuration(connection: EhrConnection, *, refresh: bool = False) -> discovery.DiscoveryResult:
-    with http.outbound_timer():
+    with outbound.outbound_timer():
         try:
             return discovery.get_configuration(connection, refresh=refresh)
         except discovery.DiscoveryError as exc:
@@ -300,9 +300,9 @@ def _finish(*, tenant: Tenant, row: LaunchState, params: dict[str, str], binding
                 nonce=row.nonce,
             )
         except jose.IdTokenError as exc:
-            raise LaunchError("id_token_invalid", detail={"id_token": exc.reason}) from None
+            raise LaunchError("id_token_invalid", detail={"check": exc.reason}) from None
     elif "openid" in token["granted"]:
-        raise LaunchError("id_token_invalid", detail={"id_token": "missing"})
+        raise LaunchError("id_token_invalid", detail={"check": "missing"})
     return _save_launch(tenant=tenant, row=row, body=body, token=token, claims=claims, binding=binding)
 
 
@@ -335,10 +335,10 @@ def _token_request(
 ) -> dict[str, Any]:  # fmt: skip
     data, auth = _client_auth(connection=connection, tenant=tenant, config=config, data=data, backend=backend)
     try:
-        response = http.request(
+        response = outbound.request(
             "POST", config.token_endpoint, data=data, auth=auth, headers={"Accept": "application/json"}
         )
-    except http.OutboundError as exc:
+    except outbound.OutboundError as exc:
         raise LaunchError("token_error", error="unreachable", detail={"transport": exc.reason}) from None
     try:
         body = response.json()
@@ -692,9 +692,9 @@ def _revoke_at_ehr(*, connection: EhrConnection, tokens: list[tuple[str, str]]) 
             backend=False,
         )
         try:
-            response = http.request("POST", endpoint, data=data, auth=auth)
+            response = outbound.request("POST", endpoint, data=data, auth=auth)
             ok = ok and response.status_code == 200
-        except http.OutboundError as exc:
+        except outbound.OutboundError as exc:
             logger.warning("revocation at %s failed: %s", urlsplit(endpoint).netloc, exc.reason)
             ok = False
     return ok

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.middleware import SESSION_TENANT_KEY
 from apps.core.models import Tenant
-from apps.smart import http, selectors, services
+from apps.smart import outbound, selectors, services
 from apps.smart.errors import LaunchError
 from apps.smart.fhir_client import FhirClient, FhirError, NeedsRelaunch
 from apps.smart.models import LaunchMode, SmartSession
@@ -60,11 +60,11 @@ def timed(view):
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         started = time.perf_counter()
-        with http.measuring() as outbound:
+        with outbound.measuring() as box:
             response = view(request, *args, **kwargs)
         if settings.SMART_SERVER_TIMING:
             total = (time.perf_counter() - started) * 1000
-            ehr = outbound[0] * 1000
+            ehr = box[0] * 1000
             response["Server-Timing"] = f"app;dur={total - ehr:.2f}, ehr;dur={ehr:.2f}"
         return response
 

@@ -33,7 +33,9 @@ AUTH_METHODS = {
 def _patient(logical_id: str, family: str, given: str, birth: str, gender: str, mrn: str, national: str = "") -> dict:
     identifiers = [{"type": {"coding": [{"code": "MR"}]}, "system": "urn:oid:hospital:mrn", "value": mrn}]
     if national:
-        identifiers.append({"type": {"coding": [{"code": "NNTWN"}]}, "system": "http://www.moi.gov.tw", "value": national})
+        identifiers.append(
+            {"type": {"coding": [{"code": "NNTWN"}]}, "system": "http://www.moi.gov.tw", "value": national}
+        )
     return {
         "resourceType": "Patient",
         "id": logical_id,
@@ -182,11 +184,15 @@ class Browser:
                 response = self.session.post(login, data=data, allow_redirects=False, headers=headers, timeout=30)
             elif 'value="pick"' in html:
                 data = {"csrfmiddlewaretoken": csrf, "action": "pick", "patient": pick}
-                response = self.session.post(response.url, data=data, allow_redirects=False, headers=headers, timeout=30)
+                response = self.session.post(
+                    response.url, data=data, allow_redirects=False, headers=headers, timeout=30
+                )
             elif 'value="allow"' in html:
                 scopes = [s for s in re.findall(r'name="scope" value="([^"]+)"', html) if s not in untick]
                 data = {"csrfmiddlewaretoken": csrf, "action": "deny" if deny else "allow", "scope": scopes}
-                response = self.session.post(response.url, data=data, allow_redirects=False, headers=headers, timeout=30)
+                response = self.session.post(
+                    response.url, data=data, allow_redirects=False, headers=headers, timeout=30
+                )
             else:
                 raise AssertionError(f"unexpected EHR page: {html[:500]}")
         raise AssertionError("the launch did not finish")

@@ -186,9 +186,7 @@ def test_app_page_via_django_session_and_logout_revokes_at_the_ehr(ehr, app, ten
     assert "王小明" in browser.get(f"{app.origin}/app/").text
     grant = only_grant(tenant_a)
     access = grant.access_token
-    fhir = browser.session.get(
-        f"{ehr.fhir}/Patient/p-001", headers={"Authorization": f"Bearer {access}"}, timeout=30
-    )
+    fhir = browser.session.get(f"{ehr.fhir}/Patient/p-001", headers={"Authorization": f"Bearer {access}"}, timeout=30)
     assert fhir.status_code == 200
     logout = browser.session.post(response.url + "logout", allow_redirects=False, timeout=30)
     assert logout.status_code == 200 and "revoked" in logout.text
