@@ -72,6 +72,15 @@ def bulk_insert(resources: Iterable[tuple[dict[str, Any], datetime]], *, batch_s
     return count
 
 
+def analyze() -> None:
+    """Refresh PostgreSQL planner statistics after a bulk load, so the first searches get good plans."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE sandbox_sandboxresource, sandbox_sandboxtoken")
+
+
 def delete_all() -> None:
     """Remove every sandbox resource in two statements (no per-row cascade collection)."""
     SandboxToken.objects.all()._raw_delete(SandboxToken.objects.db)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.sandbox import services
 from apps.sandbox.importer import BundleError, import_bundle
 
 
@@ -37,5 +38,6 @@ class Command(BaseCommand):
                 )
             for resource_type, count in sorted(report.skipped.items()):
                 self.stdout.write(f"  {resource_type:<24} skipped {count:>6} (type not served by the sandbox)")
+            services.analyze()
             total = sum(report.created.values()) + sum(report.updated.values())
             self.stdout.write(self.style.SUCCESS(f"Imported {total} resources from {path}."))

@@ -32,6 +32,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             services.delete_all()
             total = services.bulk_insert(dataset.resources)
+        services.analyze()
         done = time.perf_counter()
         for resource_type, count in dataset.counts().items():
             self.stdout.write(f"  {resource_type:<24} {count:>7}")
