@@ -11,13 +11,17 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
+
+from django.utils import timezone
 
 from apps.smart import outbound, services
 from apps.smart.models import TokenGrant
 
 MAX_ATTEMPTS = 4
+EXPIRY_MARGIN = timedelta(seconds=30)
 BACKOFF_BASE_SECONDS = 0.5
 MAX_RETRY_AFTER_SECONDS = 30
 MAX_PAGES = 50
@@ -78,6 +82,10 @@ class FhirClient:
         if not self.grant.is_active or not self.grant.access_token:
             raise NeedsRelaunch()
         refreshed = False
+        expires_at = self.grant.expires_at
+        if expires_at is not None and expires_at <= timezone.now() + EXPIRY_MARGIN and self.grant.refresh_token:
+            refreshed = True  # the one refresh this request may cause
+            self._refresh()
         attempt = 0
         while True:
             attempt += 1
