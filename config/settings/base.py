@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.tenants",
     "apps.smart",
     "apps.console",
+    "apps.engagement",
     "apps.sandbox",
     "apps.sandbox.oauth",
 ]
