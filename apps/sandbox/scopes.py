@@ -39,6 +39,10 @@ COMPARTMENT_TYPES = frozenset(
     }
 )
 
+# Shared reference data a patient/ scope may read unconfined (it holds no patient's data). Other non-compartment
+# types (Group: its members are other patients) are not reachable with patient/ scopes at all.
+SHARED_TYPES = frozenset({"Practitioner", "Questionnaire"})
+
 
 @dataclass(frozen=True)
 class ResourceScope:
@@ -134,8 +138,10 @@ def decide(
         if scope.context == "patient":
             if not patient_id:
                 continue
-            confined = patient_id if resource_type in COMPARTMENT_TYPES else None
-            clauses.append(Clause(confined, scope.constraints))
+            if resource_type in COMPARTMENT_TYPES:
+                clauses.append(Clause(patient_id, scope.constraints))
+            elif resource_type in SHARED_TYPES:
+                clauses.append(Clause(None, scope.constraints))
         else:
             clauses.append(Clause(None, scope.constraints))
     if any(clause.unrestricted for clause in clauses):

@@ -313,6 +313,7 @@ def test_patient_token_may_read_non_compartment_resources(fhir):
     token = fhir.token("patient/*.rs", patient_id="p-002")
     assert fhir.get("Practitioner/pr-001", token).status_code == 200
     assert fhir.get("Questionnaire/q-phq9", token).status_code == 200
+    _outcome(fhir.get("Group/grp-all", token), 403)  # a Group lists other patients
 
 
 def test_user_token_reads_any_patient(fhir):

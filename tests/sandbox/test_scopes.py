@@ -52,6 +52,13 @@ def test_patient_scope_confines_compartment_types_to_the_launch_patient():
     assert other.unrestricted
 
 
+def test_patient_scope_never_reaches_groups_of_other_patients():
+    assert not decide(scopes={"patient/*.read"}, resource_type="Group", interaction="read",
+                      patient_id="p-001", is_system=False).allowed  # fmt: skip
+    assert decide(scopes={"user/*.read"}, resource_type="Group", interaction="read",
+                  patient_id=None, is_system=False).allowed  # fmt: skip
+
+
 def test_patient_scope_without_launch_patient_grants_nothing():
     assert not decide(scopes={"patient/*.read"}, resource_type="Observation", interaction="read",
                       patient_id=None, is_system=False).allowed  # fmt: skip
