@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from apps.audit.models import AuditEvent
 from apps.core.tenancy import tenant_scope
 from apps.tenants.models import EhrConnection
+from tests.tenants.factories import audits
 
 FORM = {
     "label": "Main EHR",
@@ -77,7 +77,7 @@ def test_test_connection_shows_report(client, tenant_a, owner_a, ehr):
     assert "Connection OK" in body
     for expected in ("auth/token", "S256", "private_key_jwt", "permission-v2", "4.0.1", "/t/alpha/callback/"):
         assert expected in body, expected
-    assert AuditEvent.objects.filter(action="connection.tested", outcome="success").exists()
+    assert audits(action="connection.tested", outcome="success")
 
 
 def test_test_connection_failure_message(client, tenant_a, owner_a, ehr):
@@ -99,7 +99,7 @@ def test_viewer_can_look_but_every_post_is_refused(client, tenant_a, viewer_a, c
     with tenant_scope(tenant_a):
         assert EhrConnection.objects.get(pk=connection_a.pk).label == "Main EHR"
     assert count(tenant_a) == 1
-    assert not AuditEvent.objects.filter(action__startswith="connection.").exists()
+    assert not audits(action__startswith="connection.")
 
 
 def test_outsider_gets_404_everywhere(client, tenant_a, outsider, connection_a):

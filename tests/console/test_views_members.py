@@ -4,10 +4,9 @@ import re
 
 from django.core import mail
 
-from apps.audit.models import AuditEvent
 from apps.core.tenancy import tenant_scope
 from apps.tenants.models import Invitation, Membership
-from tests.tenants.factories import make_user
+from tests.tenants.factories import audits, make_user
 
 
 def members_url(tenant):
@@ -44,8 +43,8 @@ def test_invite_then_join_once(client, tenant_a, owner_a, django_capture_on_comm
     other = make_user("other")
     client.force_login(other)
     assert client.post(f"/{path}").status_code == 404
-    assert AuditEvent.objects.filter(action="member.invited").exists()
-    assert AuditEvent.objects.filter(action="member.joined").count() == 1
+    assert audits(action="member.invited")
+    assert len(audits(action="member.joined")) == 1
 
 
 def test_expired_invitation_refused(client, tenant_a, owner_a, django_capture_on_commit_callbacks):

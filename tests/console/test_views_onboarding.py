@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 
-from apps.audit.models import AuditEvent
 from apps.core.models import Tenant
 from apps.core.tenancy import tenant_scope
 from apps.tenants.models import Membership
+from tests.tenants.factories import audits
 
 
 def test_signup_then_create_tenant_pending(client, db):
@@ -28,7 +28,7 @@ def test_signup_then_create_tenant_pending(client, db):
     user = get_user_model().objects.get(username="it-lead")
     with tenant_scope(tenant):
         assert Membership.objects.get(tenant=tenant, user=user).role == "owner"
-    assert AuditEvent.objects.filter(action="tenant.created", tenant=tenant).exists()
+    assert audits(action="tenant.created", tenant=tenant)
     assert "Gamma Hospital" in client.get("/console/").content.decode()
 
 

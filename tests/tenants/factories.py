@@ -28,3 +28,18 @@ def make_connection(tenant, **fields) -> EhrConnection:
     values.update(fields)
     with tenant_scope(tenant):
         return EhrConnection.objects.create(tenant=tenant, **values)
+
+
+def audits(**filters) -> list:
+    """Audit events matching `filters`, read across tenants (on PostgreSQL, RLS hides them outside a scope)."""
+    from apps.audit.models import AuditEvent
+    from apps.core.tenancy import all_tenants
+
+    with all_tenants():
+        return list(AuditEvent.objects.filter(**filters).order_by("-occurred_at", "-id"))
+
+
+def audit_one(**filters):
+    found = audits(**filters)
+    assert len(found) == 1, found
+    return found[0]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 
-from apps.audit.models import AuditEvent
 from apps.core.models import Tenant
 from apps.tenants import services
+from tests.tenants.factories import audit_one
 
 
 def staff_client(client):
@@ -30,12 +30,12 @@ def test_approve_and_suspend_are_audited(client, db):
     assert response.status_code == 200
     tenant.refresh_from_db()
     assert tenant.status == Tenant.Status.ACTIVE
-    approved = AuditEvent.objects.get(action="tenant.approved", tenant=tenant)
+    approved = audit_one(action="tenant.approved", tenant=tenant)
     assert approved.actor_id == staff.pk and approved.outcome == "success"
     act(client, "suspend_tenants", tenant)
     tenant.refresh_from_db()
     assert tenant.status == Tenant.Status.SUSPENDED
-    assert AuditEvent.objects.get(action="tenant.suspended", tenant=tenant).actor_id == staff.pk
+    assert audit_one(action="tenant.suspended", tenant=tenant).actor_id == staff.pk
 
 
 def test_approval_refused_for_iss_conflict_shows_error(client, db):

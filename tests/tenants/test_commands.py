@@ -8,12 +8,11 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from apps.audit.models import AuditEvent
 from apps.core.models import Tenant
 from apps.core.tenancy import tenant_scope
 from apps.tenants import selectors
 from apps.tenants.models import EhrConnection, Membership, TenantKey
-from tests.tenants.factories import make_user
+from tests.tenants.factories import audits, make_user
 
 
 def run(*args, **kwargs) -> str:
@@ -87,7 +86,7 @@ def test_add_connection_creates_then_updates_by_label(tenant_a, monkeypatch):
     assert connection.scopes == "launch openid fhirUser"
     with tenant_scope(tenant_a):
         assert EhrConnection.objects.count() == 1
-    assert AuditEvent.objects.filter(action="connection.changed").exists()
+    assert audits(action="connection.changed")
 
 
 def test_add_connection_validation_errors_exit_nonzero_and_save_nothing(tenant_a):
@@ -156,7 +155,7 @@ def test_rotate_keys(tenant_a):
     out = json.loads(run("rotate_keys", "alpha"))
     assert {key["alg"] for key in out["active"]} == {"RS384", "ES384"}
     assert len(selectors.jwks_for_tenant(tenant_a)["keys"]) == 4
-    assert AuditEvent.objects.filter(action="tenant.keys_rotated").exists()
+    assert audits(action="tenant.keys_rotated")
 
 
 def test_registration_info_prints_json(tenant_a, settings):

@@ -9,11 +9,10 @@ import pytest
 from django.utils import timezone
 from jwcrypto import jwk, jws
 
-from apps.audit.models import AuditEvent
 from apps.core.tenancy import tenant_scope
 from apps.tenants import services
 from apps.tenants.models import TenantKey
-from tests.tenants.factories import make_member
+from tests.tenants.factories import audits, make_member
 
 PRIVATE = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
@@ -69,7 +68,7 @@ def test_keys_rs384_and_es384_with_rfc7638_kids(tenant_keys):
 def test_private_key_is_encrypted_at_rest(tenant_keys):
     from django.db import connection
 
-    with connection.cursor() as cursor:
+    with tenant_scope(tenant_keys), connection.cursor() as cursor:
         cursor.execute("SELECT private_key_pem FROM tenants_tenantkey")
         stored = [row[0] for row in cursor.fetchall()]
     assert stored and all("PRIVATE KEY" not in value for value in stored)
@@ -116,7 +115,7 @@ def test_rotation_keeps_old_key_for_overlap_then_it_disappears(client, tenant_ke
     assert services.retire_expired_keys(tenant=tenant_keys) == 2
     with tenant_scope(tenant_keys):
         assert TenantKey.objects.filter(tenant=tenant_keys, state="retired").count() == 2
-    assert AuditEvent.objects.filter(action="tenant.keys_rotated", tenant=tenant_keys).exists()
+    assert audits(action="tenant.keys_rotated", tenant=tenant_keys)
 
 
 def test_signing_key_for_returns_the_newest_active_key(tenant_keys):
