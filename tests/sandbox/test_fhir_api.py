@@ -150,6 +150,8 @@ def test_count_zero_and_bad_count(fhir):
     bundle = fhir.get(f"Observation?patient={HEAVY}&_count=0", token).json()
     assert bundle["total"] == HEAVY_OBSERVATIONS and bundle.get("entry") == []
     _outcome(fhir.get("Observation?_count=abc", token), 400)
+    summary = fhir.get(f"Observation?patient={HEAVY}&_summary=count", token).json()
+    assert summary["total"] == HEAVY_OBSERVATIONS and summary.get("entry") == []
 
 
 @pytest.mark.parametrize("sort", ["date", "-date"])

@@ -10,7 +10,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.urls import reverse
 
 from apps.sandbox.bulk import services as bulk
-from apps.sandbox.fhir.http import FhirError, fhir_base, fhir_view, json_response, require_grant
+from apps.sandbox.fhir.http import FhirError, fhir_view, json_response, require_grant
 from apps.sandbox.fhir.indexing import format_instant, parse_date_range
 from apps.sandbox.grants import Grant
 from apps.sandbox.models import BulkExportJob
@@ -130,7 +130,6 @@ def export_status(request: HttpRequest, job_id) -> HttpResponse:
         return response
     if job.status == Status.FAILED:
         raise FhirError(500, f"The export failed ({job.error or 'error'})", code="exception")
-    base = fhir_base(request)
     manifest = {
         "transactionTime": format_instant(job.transaction_time),
         "request": job.request_url,
@@ -138,7 +137,7 @@ def export_status(request: HttpRequest, job_id) -> HttpResponse:
         "output": [
             {
                 "type": item["type"],
-                "url": base + reverse("sandbox_fhir:bulk-file", args=[job.pk, item["file"]]).split("/fhir/", 1)[1],
+                "url": request.build_absolute_uri(reverse("sandbox_fhir:bulk-file", args=[job.pk, item["file"]])),
                 "count": item["count"],
             }
             for item in job.output

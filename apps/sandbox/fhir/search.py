@@ -187,6 +187,9 @@ def build_search(
             search.offset = _int(value, "_offset")
         elif name == "_total":
             search.want_total = value != "none"
+        elif name == "_summary" and value == "count":
+            search.count = 0
+            search.applied.append((name, value))
         elif name == "_sort":
             order = _sort(resource_type, value, strict=strict)
             search.applied.append((name, value))
