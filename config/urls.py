@@ -14,6 +14,7 @@ urlpatterns = [
     path("console/", include("apps.console.urls")),
     path("t/", include("apps.tenants.urls")),
     path("", include("apps.smart.urls")),
+    path("", include("apps.engagement.urls")),
 ]
 
 if settings.SANDBOX_ENABLED:
