@@ -6,6 +6,19 @@ from django.utils.translation import ngettext
 from apps.core.models import Tenant
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Staff may look, search and filter, never add, change or delete (audit, secrets-bearing rows)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
     list_display = ("slug", "name_en", "name_zh_hant", "status", "created_at")
