@@ -81,7 +81,7 @@ def _hba1c(data: PatientData) -> dict | None:
 
 HBA1C_RULE = Rule(
     id="hba1c-high",
-    title=gettext_lazy("HbA1c 9 % or more"),
+    title=gettext_lazy("HbA1c 9 percent or more"),
     needs=("measurements",),
     source_label="ADA Standards of Care in Diabetes—2025, §6 Glycemic Goals; NCQA HEDIS GSD (>9.0 %)",
     source_url="https://doi.org/10.2337/dc25-S006",
