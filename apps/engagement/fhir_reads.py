@@ -4,15 +4,22 @@
 - Reads run in a ThreadPoolExecutor; each worker thread closes its database connections when done (a refresh
   of the grant on 401 may touch the database) and no transaction is open around the HTTP calls.
 - Results are parsed into compact records (fhir_extract) and cached under the grant's id (Django cache:
-  Redis in production), never shared between grants or tenants. Refusals (403, 404, OperationOutcome) are
-  cached too — they do not change during a grant — and shown as "not available"; transient errors are not.
+  Redis in production), never shared between grants or tenants. Each cached value carries a random stamp,
+  also stored under a small key of its own; a worker keeps the last few values it unpickled in memory and
+  reuses one only while the shared cache still holds the same stamp (so a heavy patient's thousands of
+  Observations are not unpickled on every page view, and an invalidation anywhere is seen everywhere).
+  Refusals (403, 404, OperationOutcome) are cached too — they do not change during a grant — and shown as
+  "not available"; transient errors are not.
 """
 
 from __future__ import annotations
 
 import contextvars
 import hashlib
+import secrets
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -149,6 +156,60 @@ def _fetch(grant: Any, name: str, close_connections: bool = True) -> ReadResult:
             connections.close_all()
 
 
+_LOCAL_MAX = 16
+_local: OrderedDict[str, tuple[str, tuple[str, Any, int]]] = OrderedDict()
+_local_lock = threading.Lock()
+
+
+def _local_get(key: str, stamp: str) -> tuple[str, Any, int] | None:
+    with _local_lock:
+        entry = _local.get(key)
+        if entry is None or entry[0] != stamp:
+            return None
+        _local.move_to_end(key)
+        return entry[1]
+
+
+def _local_put(key: str, stamp: str, value: tuple[str, Any, int]) -> None:
+    with _local_lock:
+        _local[key] = (stamp, value)
+        _local.move_to_end(key)
+        while len(_local) > _LOCAL_MAX:
+            _local.popitem(last=False)
+
+
+def _cache_get(keys: list[str]) -> dict[str, tuple[str, Any, int]]:
+    """Values for `keys` from the shared cache, through the stamp-checked in-process copy."""
+    stamps = cache.get_many([f"{key}:stamp" for key in keys])
+    found: dict[str, tuple[str, Any, int]] = {}
+    fetch = []
+    for key in keys:
+        stamp = stamps.get(f"{key}:stamp")
+        if stamp is None:
+            continue
+        local = _local_get(key, stamp)
+        if local is not None:
+            found[key] = local
+        else:
+            fetch.append(key)
+    if fetch:
+        for key, (stamp, value) in cache.get_many(fetch).items():
+            if stamp == stamps.get(f"{key}:stamp"):
+                found[key] = value
+                _local_put(key, stamp, value)
+    return found
+
+
+def _cache_set(values: dict[str, tuple[str, Any, int]], timeout: int) -> None:
+    to_store: dict[str, Any] = {}
+    for key, value in values.items():
+        stamp = secrets.token_hex(8)
+        to_store[key] = (stamp, value)
+        to_store[f"{key}:stamp"] = stamp
+        _local_put(key, stamp, value)
+    cache.set_many(to_store, timeout=timeout)
+
+
 def read(grant: Any, names: Iterable[str], *, use_cache: bool = True) -> Reads:
     """Read the named queries for the grant's patient; raises NeedsRelaunch when the grant is dead."""
     names = list(dict.fromkeys(names))
@@ -163,7 +224,7 @@ def read(grant: Any, names: Iterable[str], *, use_cache: bool = True) -> Reads:
         else:
             to_fetch.append(name)
     keys = {name: cache_key(grant, name) for name in to_fetch}
-    hits = cache.get_many(list(keys.values())) if use_cache and keys else {}
+    hits = _cache_get(list(keys.values())) if use_cache and keys else {}
     misses = []
     for name in to_fetch:
         if keys[name] in hits:
@@ -184,9 +245,10 @@ def read(grant: Any, names: Iterable[str], *, use_cache: bool = True) -> Reads:
             if result.status != "error":
                 to_store[keys[name]] = (result.status, result.data, result.http_status)
         if to_store:
-            cache.set_many(to_store, timeout=int(getattr(settings, "ENGAGEMENT_CACHE_SECONDS", 300)))
+            _cache_set(to_store, int(getattr(settings, "ENGAGEMENT_CACHE_SECONDS", 300)))
     return reads
 
 
 def invalidate(grant: Any, names: Iterable[str]) -> None:
-    cache.delete_many([cache_key(grant, name) for name in names])
+    keys = [cache_key(grant, name) for name in names]
+    cache.delete_many(keys + [f"{key}:stamp" for key in keys])

@@ -73,9 +73,11 @@ def make_launch(base: str, tenant, *, patient: str, fhir_user: str, scopes: str 
             )  # fmt: skip
         from django.contrib.auth import get_user_model
 
-        user = get_user_model().objects.create(username=f"smart-{secrets.token_hex(6)}")
-        identity = SmartIdentity.objects.create(tenant=tenant, fhir_user=f"{base}/sandbox/fhir/{fhir_user}",
-                                                user=user)  # fmt: skip
+        identity = SmartIdentity.objects.filter(tenant=tenant, fhir_user=f"{base}/sandbox/fhir/{fhir_user}").first()
+        if identity is None:
+            user = get_user_model().objects.create(username=f"smart-{secrets.token_hex(6)}")
+            identity = SmartIdentity.objects.create(tenant=tenant, fhir_user=f"{base}/sandbox/fhir/{fhir_user}",
+                                                    user=user)  # fmt: skip
         grant = TokenGrant.objects.create(
             tenant=tenant, connection=connection, identity=identity, mode=mode, access_token=token,
             expires_at=now + timedelta(hours=1), requested_scopes=scopes, granted_scopes=scopes,
