@@ -210,21 +210,6 @@ def complete_launch(*, tenant: Tenant, connection_id: int, params: dict[str, str
         connection = state_row.connection if state_row is not None else None
         _audit_failure(error, tenant=tenant, connection=connection, stage="callback")
         raise
-    audit.record(
-        action="smart.launch",
-        outcome="success",
-        actor=result.grant.identity.user if result.grant.identity else "anonymous",
-        tenant=tenant,
-        target=f"grant:{result.grant.pk}",
-        patient=f"Patient/{result.grant.patient}" if result.grant.patient else "",
-        detail={
-            "connection": result.grant.connection_id,
-            "mode": result.grant.mode,
-            "fhir_user": result.grant.fhir_user,
-            "granted_scopes": result.grant.granted_scope_list,
-            "missing_scopes": result.grant.missing_scopes,
-        },
-    )
     return result
 
 
@@ -235,7 +220,8 @@ def _consume_state(*, tenant: Tenant, connection_id: int, params: dict[str, str]
     if not state or len(state) > 512:
         raise LaunchError("state_unknown")
     now = timezone.now()
-    with tenant_scope(tenant):
+    # One short transaction for the read and the compare-and-swap; it commits before any request to the EHR.
+    with tenant_scope(tenant), transaction.atomic():
         row = LaunchState.objects.filter(state_hash=lookup_hash(state)).select_related("connection").first()
         if row is None:
             raise LaunchError("state_unknown")
@@ -250,9 +236,10 @@ def _consume_state(*, tenant: Tenant, connection_id: int, params: dict[str, str]
         if not claimed:
             raise LaunchError("state_used")
         row.connection.tenant = tenant
-        if row.connection_id != connection_id:
-            # Mix-up defence (RFC 9700 §4.4): the answer reached the redirect URI of another connection.
-            raise LaunchError("wrong_redirect", detail={"expected": row.connection_id, "got": connection_id})
+    if row.connection_id != connection_id:
+        # Mix-up defence (RFC 9700 §4.4): the answer reached the redirect URI of another connection. Raised after
+        # the commit: the state stays spent, the compromised flow cannot be finished elsewhere.
+        raise LaunchError("wrong_redirect", detail={"expected": row.connection_id, "got": connection_id})
     return row
 
 
@@ -456,6 +443,22 @@ def _save_launch(
         )
         # The launch state has done its job; drop its secrets now rather than waiting for the purge.
         LaunchState.objects.filter(pk=row.pk).update(launch=None)
+        # In the same transaction (one commit for the whole outcome).
+        audit.record(
+            action="smart.launch",
+            outcome="success",
+            actor=identity.user,
+            tenant=tenant,
+            target=f"grant:{grant.pk}",
+            patient=f"Patient/{grant.patient}" if grant.patient else "",
+            detail={
+                "connection": grant.connection_id,
+                "mode": grant.mode,
+                "fhir_user": grant.fhir_user,
+                "granted_scopes": grant.granted_scope_list,
+                "missing_scopes": grant.missing_scopes,
+            },
+        )
     grant.identity = identity
     return LaunchResult(grant=grant, session=session, handle=handle)
 

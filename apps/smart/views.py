@@ -119,8 +119,8 @@ def rate_limited_response(request: HttpRequest, retry_after: int, bucket: str) -
 
 @require_GET
 @xframe_options_exempt
-@limited("launch", "SMART_RATE_LIMIT_LAUNCH")
 @timed
+@limited("launch", "SMART_RATE_LIMIT_LAUNCH")
 def launch(request: HttpRequest) -> HttpResponse:
     """EHR launch (SMART App Launch 2.2 §app-launch "launch-ehr"): /launch?iss=…&launch=…"""
     try:
@@ -154,8 +154,8 @@ def _active_tenant(tenant_slug: str) -> Tenant:
 
 @require_GET
 @xframe_options_exempt
-@limited("launch", "SMART_RATE_LIMIT_LAUNCH")
 @timed
+@limited("launch", "SMART_RATE_LIMIT_LAUNCH")
 def standalone_launch(request: HttpRequest, tenant_slug: str, mode: str) -> HttpResponse:
     """Standalone launch from a per-tenant URL, for patients or for providers (checklist L2)."""
     tenant = _active_tenant(tenant_slug)
@@ -185,8 +185,8 @@ CALLBACK_PARAMS = ("state", "code", "error", "error_description", "iss")
 
 @require_GET
 @xframe_options_exempt
-@limited("callback", "SMART_RATE_LIMIT_CALLBACK")
 @timed
+@limited("callback", "SMART_RATE_LIMIT_CALLBACK")
 def callback(request: HttpRequest, tenant_slug: str, connection_id: int) -> HttpResponse:
     """The redirect URI of one connection (`redirect_uri_for`): state, code exchange, id_token, session."""
     tenant = _active_tenant(tenant_slug)
@@ -200,7 +200,8 @@ def callback(request: HttpRequest, tenant_slug: str, connection_id: int) -> Http
         )
     except LaunchError as error:
         return failure(request, error)
-    if hasattr(request, "session"):
+    if binding.presented and hasattr(request, "session"):
+        # Only when this browser keeps our cookies (top level); inside an EHR's iframe the handle is all there is.
         request.session.cycle_key()
         request.session[SESSION_TENANT_KEY] = tenant.pk
         request.session[SESSION_SMART_KEY] = result.session.pk

@@ -157,8 +157,9 @@ def test_fhir_client_follows_next_links_only_on_the_same_base(grant):
     page2 = f"{BASE}/Observation?page=2"
     responses.get(f"{BASE}/Observation", json={"resourceType": "Bundle", "entry": [{"resource": {"id": "o1"}}],
                                                "link": [{"relation": "next", "url": page2}]})  # fmt: skip
+    foreign = "http://127.0.0.1:10/fhir/Observation?page=3"
     responses.get(page2, json={"resourceType": "Bundle", "entry": [{"resource": {"id": "o2"}}],
-                               "link": [{"relation": "next", "url": "http://127.0.0.1:10/fhir/Observation?page=3"}]})  # fmt: skip
+                               "link": [{"relation": "next", "url": foreign}]})  # fmt: skip
     ids = [r["id"] for r in FhirClient(grant, sleep=lambda s: None).search("Observation", {"patient": "p-1"})]
     assert ids == ["o1", "o2"]
     assert len(responses.calls) == 2  # the foreign next link was not followed
