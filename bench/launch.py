@@ -130,7 +130,8 @@ def one_launch(ehr: str, app: str) -> tuple[dict[str, float], dict[str, float]]:
     html = response.text
     form = {"csrfmiddlewaretoken": CSRF.search(html).group(1), "action": "allow",
             "scope": re.findall(r'name="scope" value="([^"]+)"', html)}  # fmt: skip
-    consent = session.post(response.url, data=form, allow_redirects=False, headers={"Referer": response.url}, timeout=30)
+    headers = {"Referer": response.url}
+    consent = session.post(response.url, data=form, allow_redirects=False, headers=headers, timeout=30)
     callback = session.get(consent.headers["Location"], allow_redirects=False, timeout=30)
     assert callback.status_code == 302 and "/app/" in callback.headers["Location"], callback.text[:300]
     return timing(launch), timing(callback)
