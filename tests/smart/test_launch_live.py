@@ -52,8 +52,9 @@ def test_ehr_launch_as_practitioner_with_encounter_context(ehr, app, tenant_a):
     assert grant.expires_at is not None
     # Tokens are encrypted at rest: the raw column never holds the token.
     from django.db import connection as db
+    from django.db import transaction
 
-    with db.cursor() as cursor:
+    with tenant_scope(tenant_a), transaction.atomic(), db.cursor() as cursor:
         cursor.execute("SELECT access_token, refresh_token FROM smart_tokengrant WHERE id = %s", [grant.pk])
         raw_access, raw_refresh = cursor.fetchone()
     assert grant.access_token not in raw_access and grant.refresh_token not in raw_refresh
@@ -190,7 +191,8 @@ def test_app_page_via_django_session_and_logout_revokes_at_the_ehr(ehr, app, ten
     assert fhir.status_code == 200
     logout = browser.session.post(response.url + "logout", allow_redirects=False, timeout=30)
     assert logout.status_code == 200 and "revoked" in logout.text
-    grant.refresh_from_db()
+    with tenant_scope(tenant_a):
+        grant.refresh_from_db()
     assert grant.status == "revoked" and not grant.access_token and not grant.refresh_token
     after = browser.session.get(f"{ehr.fhir}/Patient/p-001", headers={"Authorization": f"Bearer {access}"}, timeout=30)
     assert after.status_code == 401  # revoked at the EHR
