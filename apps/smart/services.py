@@ -39,6 +39,7 @@ logger = logging.getLogger("carelaunch.smart")
 
 _OAUTH_ERROR = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _SAFE_CONTEXT = re.compile(r"^[A-Za-z0-9\-.:/_]{1,255}$")
+REDISCOVER_ON = frozenset({"token_error", "token_response_invalid", "id_token_invalid", "issuer_mismatch"})
 MODE_FLAGS = {
     LaunchMode.EHR: "launch_ehr",
     LaunchMode.PATIENT: "launch_standalone_patient",
@@ -209,6 +210,9 @@ def complete_launch(*, tenant: Tenant, connection_id: int, params: dict[str, str
     except LaunchError as error:
         connection = state_row.connection if state_row is not None else None
         _audit_failure(error, tenant=tenant, connection=connection, stage="callback")
+        if connection is not None and error.code in REDISCOVER_ON:
+            # Checklist C4: a launch that failed at the EHR re-reads its configuration next time (keys, endpoints).
+            discovery.invalidate(connection)
         raise
     return result
 

@@ -340,6 +340,10 @@ def test_token_endpoint_errors_give_an_error_page(client, fake, tenant_a, reply,
     response = _finish(client, connection, query)
     assert f'data-error="{code}"'.encode() in response.content
     assert len(_events(code)) == 1
+    # A failed launch makes the next one re-read the EHR's configuration (checklist C4).
+    before = fake.count("/fhir/.well-known/smart-configuration")
+    _start(client, fake)
+    assert fake.count("/fhir/.well-known/smart-configuration") == before + 1
 
 
 @pytest.mark.django_db
