@@ -294,3 +294,9 @@ CELERY_BEAT_SCHEDULE["smart-refresh-expiring-grants"] = {
 }
 # Send a Server-Timing header (CareLaunch's own time vs time waiting on the EHR) on launch responses.
 SMART_SERVER_TIMING = env_bool("SMART_SERVER_TIMING", False)
+# Questionnaire responses whose write to the EHR failed are retried by tasks with backoff; this sweep picks up
+# any that are due (a lost task, a restarted worker, the embedded mode without a worker).
+CELERY_BEAT_SCHEDULE["engagement-retry-due-responses"] = {
+    "task": "apps.engagement.tasks.retry_due_responses",
+    "schedule": 5 * 60,
+}
