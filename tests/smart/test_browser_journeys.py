@@ -23,9 +23,6 @@ ARGS = [
     "--disable-sync",
     # Block third-party cookies, as browsers increasingly do by default: CareLaunch must not need them.
     "--test-third-party-cookie-phaseout",
-    # A response fulfilled by page.route (the simulator workaround below) has no address space, so Chromium's
-    # Local Network Access checks would treat it as public and block its loopback iframe.
-    "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests",
 ]
 
 
@@ -44,39 +41,8 @@ def page():
         browser.close()
 
 
-def widen_sandbox_csp(page, ehr, app, monkeypatch) -> None:
-    """Work around two sandbox CSP bugs (reported to issue 4), both no-ops once the sandbox fixes them:
-    - the EHR simulator sends `frame-src <app origin>` without 'self', so its iframe may not follow the app's
-      redirect to the sandbox's own authorize page (real EHRs allow it);
-    - the sign-in/consent pages send `form-action 'self'`, and browsers apply form-action to the redirect that
-      follows a form post, so the consent's redirect back to the app's redirect URI is blocked.
-    """
-
-    def handler(route) -> None:
-        response = route.fetch(max_redirects=0)
-        headers = dict(response.headers)
-        csp = headers.get("content-security-policy", "")
-        if "frame-src " in csp and "frame-src 'self'" not in csp:
-            csp = csp.replace("frame-src ", "frame-src 'self' ")
-        if "form-action 'self'" in csp and app.origin not in csp:
-            csp = csp.replace("form-action 'self'", f"form-action 'self' {app.origin}")
-        headers["content-security-policy"] = csp
-        route.fulfill(response=response, headers=headers)
-
-    page.route(f"{ehr.origin}/sandbox/**", handler)
-    # Pages reached through redirects are not routed by Playwright: widen the sign-in/consent CSP at the source.
-    from apps.sandbox.oauth import views as sandbox_views
-
-    monkeypatch.setattr(
-        sandbox_views,
-        "FRAMEABLE_CSP",
-        sandbox_views.FRAMEABLE_CSP.replace("form-action 'self'", f"form-action 'self' {app.origin}"),
-    )
-
-
 def test_ehr_simulator_embeds_carelaunch_in_a_cross_origin_iframe(page, ehr, app, tenant_a, monkeypatch):
     connect(tenant_a, ehr.fhir)
-    widen_sandbox_csp(page, ehr, app, monkeypatch)
     page.goto(f"{ehr.simulator}?practitioner=pr-001&patient=p-001")
     page.select_option("#id_encounter", "enc-001")
     page.fill("#id_launch_url", f"{app.origin}/launch")
@@ -102,7 +68,6 @@ def test_ehr_simulator_embeds_carelaunch_in_a_cross_origin_iframe(page, ehr, app
 
 def test_patient_standalone_launch_top_level(page, ehr, app, tenant_a, monkeypatch):
     connect(tenant_a, ehr.fhir)
-    widen_sandbox_csp(page, ehr, app, monkeypatch)
     page.goto(f"{app.origin}/launch/patient/")
     page.click("text=Alpha Hospital")
     page.fill("#id_username", "p-001")

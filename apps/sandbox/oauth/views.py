@@ -50,6 +50,17 @@ LAUNCH_SECONDS = 5 * 60
 FRAMEABLE_CSP = settings.CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
 
 
+def _csp_with_form_targets(csp: str, *sources: str) -> str:
+    """Browsers apply `form-action` to the redirects that follow a form POST too: a page whose form ends in a
+    redirect to another origin (consent → the client's redirect URI) must name that origin."""
+    return csp.replace("form-action 'self'", " ".join(["form-action 'self'", *sources]))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in {"http", "https"} and parts.netloc else ""
+
+
 def _public_json(data: dict, status: int = 200) -> JsonResponse:
     response = JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
     response["Access-Control-Allow-Origin"] = "*"
@@ -415,7 +426,10 @@ def authorize_step(request: HttpRequest, txn: str) -> HttpResponse:
         )
         template = "sandbox/oauth/consent.html"
     response = render(request, template, context)
-    response["Content-Security-Policy"] = FRAMEABLE_CSP
+    client_origin = _origin(redirect_uri)
+    response["Content-Security-Policy"] = (
+        _csp_with_form_targets(FRAMEABLE_CSP, client_origin) if client_origin else FRAMEABLE_CSP
+    )
     return response
 
 
@@ -576,9 +590,11 @@ def ehr_simulator(request: HttpRequest) -> HttpResponse:
         "q": source.get("q", "")[:100],
     }
     response = render(request, "sandbox/ehr/simulator.html", context, status=400 if errors else 200)
-    csp = settings.CONTENT_SECURITY_POLICY
+    # The simulator's whole purpose is to launch whatever app URL the tester types in, on any origin.
+    csp = _csp_with_form_targets(settings.CONTENT_SECURITY_POLICY, "http:", "https:")
     if frame_url:
         parts = urlsplit(frame_url)
-        csp = f"{csp}; frame-src {parts.scheme}://{parts.netloc}"
+        # The app in the frame sends its user straight back to this sandbox's authorize page: allow 'self' too.
+        csp = f"{csp}; frame-src 'self' {parts.scheme}://{parts.netloc}"
     response["Content-Security-Policy"] = csp
     return response
