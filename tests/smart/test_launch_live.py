@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+import html
+import re
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 
@@ -111,6 +113,17 @@ def test_standalone_patient_launch(ehr, app, tenant_a):
     assert grant.patient == "p-001"
     assert grant.fhir_user == f"{ehr.fhir}/Patient/p-001"
     assert "launch/patient" in grant.granted_scope_list
+
+
+def test_landing_page_leads_into_the_patient_record(ehr, app, tenant_a):
+    connect(tenant_a, ehr.fhir)
+    browser = Browser(app)
+    landing = browser.run(f"{app.origin}/t/alpha/launch/patient", user="p-001")
+    link = re.search(r'href="([^"]+)" data-testid="open-record"', landing.text)
+    assert link, "the landing page has no way into the record"
+    record = browser.session.get(urljoin(landing.url, html.unescape(link.group(1))), timeout=30)
+    assert record.status_code == 200
+    assert "王小明" in record.text
 
 
 def test_standalone_provider_launch_with_patient_picker(ehr, app, tenant_a):
