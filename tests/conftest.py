@@ -13,9 +13,9 @@ import pytest
 from django.conf import settings
 
 from apps.core.models import Tenant
+from tests.support.browser import CHROMIUM_PATH
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 def _missing_service(marker: str) -> str | None:

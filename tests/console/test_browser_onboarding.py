@@ -3,43 +3,23 @@ sandbox EHR served by the live server → "Test connection" → "Connection OK" 
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from apps.core.models import Tenant
 from apps.core.tenancy import tenant_scope
 from apps.tenants.models import EhrConnection
+from tests.support.browser import chromium_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
 def page():
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(locale="en-US")
-        page = context.new_page()
-        page.set_default_timeout(20_000)
+    with chromium_page() as page:
         errors: list[str] = []
         page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
         page.csp_errors = errors
         yield page
-        context.close()
-        browser.close()
 
 
 def test_onboarding_from_sign_up_to_connection_ok(page, live_server):

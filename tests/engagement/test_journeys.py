@@ -21,7 +21,7 @@ from apps.sandbox.data.generator import generate
 from apps.sandbox.grants import issue_grant
 from apps.sandbox.oauth.services import ensure_sandbox_user
 from tests.smart.conftest import PASSWORD, App, Ehr, connect
-from tests.smart.test_browser_journeys import ARGS, CHROMIUM
+from tests.support.browser import BLOCK_THIRD_PARTY_COOKIES, chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -71,13 +71,8 @@ def app(live_server, settings) -> App:
 
 @pytest.fixture
 def browser_context():
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium(BLOCK_THIRD_PARTY_COOKIES) as browser:
         yield browser
-        browser.close()
 
 
 def both_languages(frame, url: str, name: str, page, check=None) -> None:

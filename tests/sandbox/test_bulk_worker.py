@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
+
+from tests.support.worker import celery_worker
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres]
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -23,29 +18,8 @@ def worker(fhir, settings, tmp_path):
     settings.SANDBOX_BULK_DIR = tmp_path / "bulk"
     # The default queue of this test run's Redis database must start empty.
     redis.Redis.from_url(settings.REDIS_URL).delete("celery")
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "SANDBOX_BULK_DIR": str(tmp_path / "bulk"),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
+    with celery_worker(env={"SANDBOX_BULK_DIR": str(tmp_path / "bulk")}) as process:
         yield process
-    finally:
-        process.terminate()
-        try:
-            output, _ = process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
-        print(output[-4000:])
 
 
 def test_worker_runs_the_export_and_the_client_polls_until_done(fhir, worker):

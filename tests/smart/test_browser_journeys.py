@@ -3,42 +3,20 @@ iframe (EHR at localhost, CareLaunch at 127.0.0.1, third-party cookies blocked);
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from apps.core.tenancy import tenant_scope
 from apps.smart.models import TokenGrant
 from tests.smart.conftest import NATIONAL_ID, PASSWORD, connect
+from tests.support.browser import BLOCK_THIRD_PARTY_COOKIES, chromium_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # Block third-party cookies, as browsers increasingly do by default: CareLaunch must not need them.
-    "--test-third-party-cookie-phaseout",
-]
 
 
 @pytest.fixture
 def page():
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(locale="en-US")
-        page = context.new_page()
-        page.set_default_timeout(20_000)
+    with chromium_page(BLOCK_THIRD_PARTY_COOKIES) as page:
         yield page
-        context.close()
-        browser.close()
 
 
 def test_ehr_simulator_embeds_carelaunch_in_a_cross_origin_iframe(page, ehr, app, tenant_a, monkeypatch):

@@ -10,25 +10,15 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.sandbox.oauth.conftest import PASSWORD, REDIRECT_URI, pkce
+from tests.support.browser import chromium_page
 
 pytestmark = pytest.mark.browser
 
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
-
 
 @pytest.fixture
-def page(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    from tests.conftest import CHROMIUM_PATH
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=ARGS)
-        page = browser.new_page()
+def page():
+    with chromium_page() as page:
         yield page
-        browser.close()
 
 
 def _requests_to(page, prefix: str) -> list[str]:
