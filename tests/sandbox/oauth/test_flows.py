@@ -156,7 +156,8 @@ def test_simulator_can_embed_the_app_in_an_iframe(world):
     )  # fmt: skip
     assert response.status_code == 200
     assert '<iframe class="app-frame" src="http://127.0.0.1:9/launch?iss=' in response.text
-    assert "frame-src http://127.0.0.1:9" in response.headers["Content-Security-Policy"]
+    # The app's origin, and the sandbox itself (the framed app sends its user back to our authorize page).
+    assert "frame-src 'self' http://127.0.0.1:9" in response.headers["Content-Security-Policy"]
     assert "<script" not in response.text
 
 
