@@ -9,9 +9,9 @@ from typing import Any
 from django.http import Http404, HttpRequest
 
 from apps.smart import services as smart_services
+from apps.smart.binding import binding_for_request
 from apps.smart.errors import LaunchError
 from apps.smart.models import LaunchMode, SmartSession, TokenGrant
-from apps.smart.views import BINDING_COOKIE
 
 
 @dataclass
@@ -55,17 +55,6 @@ def role_for(grant: TokenGrant) -> str:
     return "patient" if grant.mode == LaunchMode.PATIENT else "clinician"
 
 
-def _binding(request: HttpRequest) -> smart_services.Binding:
-    presented = request.COOKIES.get(BINDING_COOKIE, "")
-    valid = 32 <= len(presented) <= 64 and presented.replace("-", "").replace("_", "").isalnum()
-    return smart_services.binding_for(
-        cookie_value=presented if valid else "",
-        presented=valid,
-        client_ip=getattr(request, "client_ip", "") or "",
-        user_agent=request.META.get("HTTP_USER_AGENT", ""),
-    )
-
-
 class Relaunch(Exception):
     """The grant behind the session cannot be used any more."""
 
@@ -77,7 +66,8 @@ def context_for(request: HttpRequest, handle: str) -> Context:
     if tenant is None or not tenant.is_active:
         raise Http404("No such session")
     try:
-        session = smart_services.session_for_handle(tenant=tenant, handle=handle, binding=_binding(request))
+        binding, _new_cookie = binding_for_request(request)
+        session = smart_services.session_for_handle(tenant=tenant, handle=handle, binding=binding)
     except LaunchError:
         raise Http404("No such session") from None
     grant = session.grant

@@ -14,7 +14,6 @@ cookies (SameSite=Lax, third-party cookie blocking). So nothing after the launch
 
 from __future__ import annotations
 
-import secrets
 import time
 from functools import wraps
 from typing import Any
@@ -31,13 +30,12 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.core.middleware import SESSION_TENANT_KEY
 from apps.core.models import Tenant
 from apps.smart import outbound, selectors, services
+from apps.smart.binding import binding_for_request, set_binding_cookie
 from apps.smart.errors import LaunchError
 from apps.smart.fhir_client import FhirClient, FhirError, NeedsRelaunch
 from apps.smart.models import LaunchMode, SmartSession
 from apps.smart.ratelimit import limited
 
-BINDING_COOKIE = "carelaunch_browser"
-BINDING_COOKIE_AGE = 30 * 24 * 60 * 60
 SESSION_SMART_KEY = "carelaunch_smart_session"
 
 
@@ -71,32 +69,6 @@ def timed(view):
     return wrapper
 
 
-def _binding(request: HttpRequest) -> tuple[services.Binding, str | None]:
-    """(binding, new cookie value to set or None)."""
-    presented = request.COOKIES.get(BINDING_COOKIE, "")
-    valid = 32 <= len(presented) <= 64 and presented.replace("-", "").replace("_", "").isalnum()
-    value = presented if valid else secrets.token_urlsafe(32)
-    binding = services.binding_for(
-        cookie_value=value,
-        presented=valid,
-        client_ip=getattr(request, "client_ip", "") or "",
-        user_agent=request.META.get("HTTP_USER_AGENT", ""),
-    )
-    return binding, None if valid else value
-
-
-def _set_binding_cookie(response: HttpResponse, value: str | None) -> None:
-    if value:
-        response.set_cookie(
-            BINDING_COOKIE,
-            value,
-            max_age=BINDING_COOKIE_AGE,
-            httponly=True,
-            samesite="Lax",
-            secure=settings.PUBLIC_URL.startswith("https://"),
-        )
-
-
 def failure(request: HttpRequest, error: LaunchError, *, connection: Any = None) -> HttpResponse:
     """Every failure: a page in the user's language with a reference number (the request id, also in the audit)."""
     response = render(
@@ -127,7 +99,7 @@ def launch(request: HttpRequest) -> HttpResponse:
         connection = services.resolve_ehr_launch(iss=request.GET.get("iss", ""), launch=request.GET.get("launch", ""))
     except LaunchError as error:
         return failure(request, error)
-    binding, new_cookie = _binding(request)
+    binding, new_cookie = binding_for_request(request)
     try:
         url = services.start_launch(
             connection=connection, mode=LaunchMode.EHR, binding=binding, launch=request.GET["launch"]
@@ -135,7 +107,7 @@ def launch(request: HttpRequest) -> HttpResponse:
     except LaunchError as error:
         return failure(request, error, connection=connection)
     response = _harden(HttpResponseRedirect(url), connection=connection)
-    _set_binding_cookie(response, new_cookie)
+    set_binding_cookie(response, new_cookie)
     return response
 
 
@@ -167,13 +139,13 @@ def standalone_launch(request: HttpRequest, tenant_slug: str, mode: str) -> Http
         )
     except LaunchError as error:
         return failure(request, error)
-    binding, new_cookie = _binding(request)
+    binding, new_cookie = binding_for_request(request)
     try:
         url = services.start_launch(connection=connection, mode=mode, binding=binding, tenant=tenant)
     except LaunchError as error:
         return failure(request, error, connection=connection)
     response = _harden(HttpResponseRedirect(url), connection=connection)
-    _set_binding_cookie(response, new_cookie)
+    set_binding_cookie(response, new_cookie)
     return response
 
 
@@ -191,7 +163,7 @@ def callback(request: HttpRequest, tenant_slug: str, connection_id: int) -> Http
     """The redirect URI of one connection (`redirect_uri_for`): state, code exchange, id_token, session."""
     tenant = _active_tenant(tenant_slug)
     params = {name: request.GET.get(name, "")[:4096] for name in CALLBACK_PARAMS}
-    binding, _new_cookie = _binding(request)
+    binding, _new_cookie = binding_for_request(request)
     try:
         if tenant.status != Tenant.Status.ACTIVE:
             raise LaunchError("tenant_inactive")
@@ -246,7 +218,7 @@ def _landing(request: HttpRequest, session: SmartSession, *, handle: str = "") -
 @require_GET
 @xframe_options_exempt
 def app(request: HttpRequest, tenant_slug: str, handle: str) -> HttpResponse:
-    binding, _new = _binding(request)
+    binding, _new = binding_for_request(request)
     try:
         session = services.session_for_handle(tenant=request.tenant, handle=handle, binding=binding)
     except LaunchError as error:
@@ -271,7 +243,7 @@ def app_from_session(request: HttpRequest) -> HttpResponse:
 @require_POST
 @xframe_options_exempt
 def logout(request: HttpRequest, tenant_slug: str, handle: str) -> HttpResponse:
-    binding, _new = _binding(request)
+    binding, _new = binding_for_request(request)
     try:
         session = services.session_for_handle(tenant=request.tenant, handle=handle, binding=binding)
     except LaunchError as error:
