@@ -245,7 +245,7 @@ def read(grant: Any, names: Iterable[str], *, use_cache: bool = True) -> Reads:
             if result.status != "error":
                 to_store[keys[name]] = (result.status, result.data, result.http_status)
         if to_store:
-            _cache_set(to_store, int(getattr(settings, "ENGAGEMENT_CACHE_SECONDS", 300)))
+            _cache_set(to_store, settings.ENGAGEMENT_CACHE_SECONDS)
     return reads
 
 

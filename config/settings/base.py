@@ -259,7 +259,7 @@ TENANT_KEY_ROTATION_OVERLAP = env_int("TENANT_KEY_ROTATION_OVERLAP", 7 * 24 * 60
 # JWKS responses may be cached by EHRs this long (seconds); keep it well under the rotation overlap.
 TENANT_JWKS_MAX_AGE = env_int("TENANT_JWKS_MAX_AGE", 60 * 60)
 TENANT_INVITATION_DAYS = env_int("TENANT_INVITATION_DAYS", 7)
-CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
+CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["tenants-refresh-discovery-daily"] = {
     "task": "apps.tenants.tasks.refresh_all_discovery",
     "schedule": 24 * 60 * 60,
@@ -300,3 +300,5 @@ CELERY_BEAT_SCHEDULE["engagement-retry-due-responses"] = {
     "task": "apps.engagement.tasks.retry_due_responses",
     "schedule": 5 * 60,
 }
+# How long FHIR reads behind the engagement pages stay cached per grant (seconds).
+ENGAGEMENT_CACHE_SECONDS = env_int("ENGAGEMENT_CACHE_SECONDS", 300)
