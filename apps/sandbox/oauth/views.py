@@ -116,6 +116,7 @@ def smart_configuration(request: HttpRequest) -> JsonResponse:
                 "context-standalone-patient",
                 "context-banner",
                 "context-style",
+                "authorize-post",
                 "sso-openid-connect",
                 "permission-offline",
                 "permission-online",
@@ -279,22 +280,41 @@ def _validate(request: HttpRequest, uri: str):
         return _redirect_error(request, exc, exc.redirect_uri)
 
 
+def _posted_authorize_uri(request: HttpRequest) -> str | None:
+    """SMART App Launch 2.2 `authorize-post`: the same parameters as a form-encoded POST body. They are turned
+    into the equivalent GET request URI, so validation, the stored transaction and the authorization response
+    are exactly those of a GET (duplicate parameters stay duplicate, and oauthlib rejects them)."""
+    content_type = request.content_type or ""
+    if content_type != "application/x-www-form-urlencoded" or request.GET:
+        return None
+    query = urlencode(list(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)))
+    return f"{request.scheme}://{request.get_host()}{request.path}?{query}"
+
+
+@csrf_exempt  # authorize-post comes from the client's origin; state and PKCE protect it (SMART authorize-post)
 @never_cache
-@require_GET
+@require_http_methods(["GET", "POST"])
 def authorize(request: HttpRequest) -> HttpResponse:
-    """Validate the authorization request, then continue in a per-request transaction (several tabs may run)."""
-    uri = get_core()._get_escaped_full_path(request)
+    """Validate the authorization request (GET, or POST for `authorize-post`), then continue in a per-request
+    transaction (several tabs may run)."""
+    if request.method == "POST":
+        uri = _posted_authorize_uri(request)
+        if uri is None:
+            return _error_page(request, _("Send the authorization request as a form, without a query string."))
+    else:
+        uri = get_core()._get_escaped_full_path(request)
+    params = dict(parse_qsl(urlsplit(uri).query, keep_blank_values=True))
     result = _validate(request, uri)
     if isinstance(result, HttpResponse):
         return result
     scopes, credentials = result
     redirect_uri, state = credentials.get("redirect_uri"), credentials.get("state")
     base = urlbase.fhir_base(urlbase.origin_of(request))
-    if request.GET.get("aud", "").rstrip("/") != base:
+    if params.get("aud", "").rstrip("/") != base:
         error = oauth_errors.InvalidRequestError(description="aud must be this server's FHIR base URL", state=state)
         return _redirect_error(request, error, redirect_uri)
     launch_pk = None
-    launch_value = request.GET.get("launch")
+    launch_value = params.get("launch")
     if launch_value:
         launch = EhrLaunch.objects.filter(
             launch_hash=sha256(launch_value), used_at=None, expires__gt=timezone.now()

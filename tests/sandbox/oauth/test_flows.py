@@ -37,7 +37,7 @@ def test_smart_configuration_advertises_what_is_supported(world):
     assert set(config["token_endpoint_auth_methods_supported"]) == {"none", "client_secret_basic", "private_key_jwt"}
     assert config["token_endpoint_auth_signing_alg_values_supported"] == ["RS384", "ES384"]
     assert config["authorization_response_iss_parameter_supported"] is True
-    assert "authorize-post" not in config["capabilities"]
+    assert "authorize-post" in config["capabilities"]
     for capability in ("launch-ehr", "launch-standalone", "client-confidential-asymmetric", "permission-v2",
                        "context-ehr-encounter", "sso-openid-connect", "permission-offline"):  # fmt: skip
         assert capability in config["capabilities"]
