@@ -70,6 +70,11 @@ class ConnectionForm(forms.Form):
     allow_missing_s256 = forms.BooleanField(
         label=_("Accept a server that does not advertise PKCE S256"), required=False
     )
+    use_authorize_post = forms.BooleanField(
+        label=_("Send the authorization request as a POST (authorize-post)"),
+        required=False,
+        help_text=_("Used only when the EHR advertises authorize-post; otherwise CareLaunch redirects with GET."),
+    )
 
     @classmethod
     def initial_for(cls, connection: EhrConnection | None) -> dict:

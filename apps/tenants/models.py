@@ -93,6 +93,14 @@ class EhrConnection(TenantOwnedModel):
         default=False,
         help_text=_("Only for EHRs known to support S256 without advertising it. PKCE S256 is still always sent."),
     )
+    use_authorize_post = models.BooleanField(
+        _("send the authorization request as a POST (authorize-post)"),
+        default=False,
+        help_text=_(
+            "Only used when the EHR advertises the authorize-post capability; otherwise the browser is redirected "
+            "with GET as usual."
+        ),
+    )
     smart_configuration = models.JSONField(_("discovered SMART configuration"), default=dict, blank=True)
     capabilities = models.JSONField(_("discovered capabilities"), default=list, blank=True)
     discovery_source = models.CharField(max_length=32, blank=True)

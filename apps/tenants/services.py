@@ -47,6 +47,7 @@ CONNECTION_FIELDS = (
     "backend_client_id",
     "frame_ancestors",
     "allow_missing_s256",
+    "use_authorize_post",
 )
 
 

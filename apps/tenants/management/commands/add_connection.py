@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argparse
 import json
 import os
 
@@ -50,6 +51,12 @@ class Command(BaseCommand):
         parser.add_argument("--backend-client-id")
         parser.add_argument("--frame-ancestors", help="space-separated origins allowed to embed CareLaunch")
         parser.add_argument("--allow-missing-s256", type=_bool, metavar="yes|no")
+        parser.add_argument(
+            "--authorize-post",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="send the authorization request as a form POST when the EHR advertises authorize-post",
+        )
 
     def handle(self, *args, **options):
         tenant = get_tenant(options["tenant_slug"])
@@ -64,6 +71,7 @@ class Command(BaseCommand):
             "backend_client_id": "backend_client_id",
             "frame_ancestors": "frame_ancestors",
             "allow_missing_s256": "allow_missing_s256",
+            "authorize_post": "use_authorize_post",
         }
         for option, field in simple.items():
             if options[option] is not None:

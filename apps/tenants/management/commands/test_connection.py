@@ -38,6 +38,10 @@ class Command(BaseCommand):
             "token_endpoint_auth_methods_supported": result.token_auth_methods,
             "scopes_supported": result.scopes_supported,
             "warnings": result.warnings,
+            "authorize_post": {
+                "advertised": "authorize-post" in result.capabilities,
+                "enabled": connection.use_authorize_post,
+            },
         }
         if options["json"]:
             self.stdout.write(json.dumps(summary, indent=2))
@@ -50,5 +54,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Client auth methods: {' '.join(result.token_auth_methods) or '-'}")
         self.stdout.write(f"Capabilities: {' '.join(result.capabilities) or '-'}")
         self.stdout.write(f"Scopes supported: {' '.join(result.scopes_supported) or '-'}")
+        if "authorize-post" in result.capabilities:
+            state = "in use" if connection.use_authorize_post else "not turned on (--authorize-post)"
+            self.stdout.write(f"authorize-post: advertised, {state}")
+        elif connection.use_authorize_post:
+            self.stdout.write("Warning: authorize-post is turned on but not advertised; the launch redirects with GET")
         for warning in result.warnings:
             self.stdout.write(f"Warning: {warning}")
