@@ -104,10 +104,53 @@ def resolve_ehr_launch(*, iss: str, launch: str) -> EhrConnection:
     return connection
 
 
+AUTHORIZE_POST = "authorize-post"
+_FORM_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$")
+
+
+@dataclass(frozen=True)
+class AuthorizeRequest:
+    """Where the browser goes next (checklist L3): a GET redirect to `url`, or, with `post`, an auto-submitted
+    form POSTing `params` to `endpoint` (SMART App Launch 2.2 `authorize-post`)."""
+
+    endpoint: str
+    params: dict[str, str]
+    post: bool = False
+
+    @property
+    def url(self) -> str:
+        separator = "&" if urlsplit(self.endpoint).query else "?"
+        return f"{self.endpoint}{separator}{urlencode(self.params)}"
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.endpoint)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+def _use_post(connection: EhrConnection, endpoint: str, capabilities: list[str]) -> bool:
+    """POST only when the connection asks for it AND the server advertises it; the endpoint's origin goes into
+    the page's CSP form-action, so it must be a plain scheme://host[:port]."""
+    if not connection.use_authorize_post:
+        return False
+    if AUTHORIZE_POST not in capabilities:
+        logger.warning(
+            "connection %s: authorize-post is turned on but %s does not advertise it; redirecting with GET",
+            connection.pk,
+            connection.fhir_base_url,
+        )
+        return False
+    parts = urlsplit(endpoint)
+    if parts.query or not _FORM_ORIGIN.match(f"{parts.scheme}://{parts.netloc}"):
+        logger.warning("connection %s: authorization endpoint unusable for authorize-post; using GET", connection.pk)
+        return False
+    return True
+
+
 def start_launch(
     *, connection: EhrConnection, mode: str, binding: Binding, launch: str = "", tenant: Tenant | None = None
-) -> str:
-    """Record the launch state and return the authorize URL to redirect the browser to (checklist L3-L5)."""
+) -> AuthorizeRequest:
+    """Record the launch state and return the authorization request to send the browser with (checklist L3-L5)."""
     tenant = tenant or connection.tenant
     try:
         return _start_launch(connection=connection, tenant=tenant, mode=mode, binding=binding, launch=launch)
@@ -124,7 +167,9 @@ def _configuration(connection: EhrConnection, *, refresh: bool = False) -> disco
             raise LaunchError("discovery_failed", detail={"discovery": exc.code}) from None
 
 
-def _start_launch(*, connection: EhrConnection, tenant: Tenant, mode: str, binding: Binding, launch: str) -> str:
+def _start_launch(
+    *, connection: EhrConnection, tenant: Tenant, mode: str, binding: Binding, launch: str
+) -> AuthorizeRequest:
     if tenant.status != Tenant.Status.ACTIVE:
         raise LaunchError("tenant_inactive")
     if not getattr(connection, MODE_FLAGS[mode]):
@@ -168,8 +213,8 @@ def _start_launch(*, connection: EhrConnection, tenant: Tenant, mode: str, bindi
     }
     if mode == LaunchMode.EHR:
         params["launch"] = launch
-    separator = "&" if urlsplit(authorize_url).query else "?"
-    return f"{authorize_url}{separator}{urlencode(params)}"
+    post = _use_post(connection, authorize_url, config.capabilities)
+    return AuthorizeRequest(endpoint=authorize_url, params=params, post=post)
 
 
 def standalone_connection(*, tenant: Tenant, mode: str, connection_id: Any = None) -> EhrConnection:

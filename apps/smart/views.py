@@ -44,9 +44,13 @@ def _csp(frame_ancestors: str) -> str:
     return settings.CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", f"frame-ancestors {origins}")
 
 
-def _harden(response: HttpResponse, *, connection: Any = None) -> HttpResponse:
-    """Launch pages: framable only by the connection's EHR, no Referer, never cached."""
-    response["Content-Security-Policy"] = _csp(getattr(connection, "frame_ancestors", "") or "")
+def _harden(response: HttpResponse, *, connection: Any = None, form_action: str = "") -> HttpResponse:
+    """Launch pages: framable only by the connection's EHR, no Referer, never cached. `form_action`: one more
+    origin the page's forms may submit to (the EHR's authorization endpoint, for authorize-post)."""
+    csp = _csp(getattr(connection, "frame_ancestors", "") or "")
+    if form_action:
+        csp = csp.replace("form-action 'self'", f"form-action 'self' {form_action}")
+    response["Content-Security-Policy"] = csp
     response["Referrer-Policy"] = "no-referrer"
     patch_cache_control(response, no_store=True, private=True)
     return response
@@ -80,6 +84,20 @@ def failure(request: HttpRequest, error: LaunchError, *, connection: Any = None)
     return _harden(response, connection=connection)
 
 
+def _to_authorize(request: HttpRequest, authorize: services.AuthorizeRequest, *, connection: Any) -> HttpResponse:
+    """GET: a redirect. authorize-post: a page whose form POSTs the parameters to the EHR, submitted by
+    static/smart/authorize-post.js (a "Continue" button without JavaScript). Browsers check `form-action` on the
+    POST and on the redirects after it, so the CSP names the authorization endpoint's origin."""
+    if not authorize.post:
+        return _harden(HttpResponseRedirect(authorize.url), connection=connection)
+    response = render(
+        request,
+        "smart/authorize_post.html",
+        {"endpoint": authorize.endpoint, "params": sorted(authorize.params.items())},
+    )
+    return _harden(response, connection=connection, form_action=authorize.origin)
+
+
 def rate_limited_response(request: HttpRequest, retry_after: int, bucket: str) -> HttpResponse:
     response = failure(request, LaunchError("rate_limited"))
     response["Retry-After"] = str(retry_after)
@@ -101,12 +119,12 @@ def launch(request: HttpRequest) -> HttpResponse:
         return failure(request, error)
     binding, new_cookie = binding_for_request(request)
     try:
-        url = services.start_launch(
+        authorize = services.start_launch(
             connection=connection, mode=LaunchMode.EHR, binding=binding, launch=request.GET["launch"]
         )
     except LaunchError as error:
         return failure(request, error, connection=connection)
-    response = _harden(HttpResponseRedirect(url), connection=connection)
+    response = _to_authorize(request, authorize, connection=connection)
     set_binding_cookie(response, new_cookie)
     return response
 
@@ -141,10 +159,10 @@ def standalone_launch(request: HttpRequest, tenant_slug: str, mode: str) -> Http
         return failure(request, error)
     binding, new_cookie = binding_for_request(request)
     try:
-        url = services.start_launch(connection=connection, mode=mode, binding=binding, tenant=tenant)
+        authorize = services.start_launch(connection=connection, mode=mode, binding=binding, tenant=tenant)
     except LaunchError as error:
         return failure(request, error, connection=connection)
-    response = _harden(HttpResponseRedirect(url), connection=connection)
+    response = _to_authorize(request, authorize, connection=connection)
     set_binding_cookie(response, new_cookie)
     return response
 
