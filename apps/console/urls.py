@@ -15,5 +15,7 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/connections/<int:pk>/edit/", connections.connection_edit, name="connection_edit"),
     path("t/<slug:tenant_slug>/connections/<int:pk>/test/", connections.connection_test, name="connection_test"),
     path("t/<slug:tenant_slug>/members/", members.members, name="members"),
+    path("t/<slug:tenant_slug>/members/<int:pk>/role/", members.change_role, name="member_role"),
+    path("t/<slug:tenant_slug>/members/<int:pk>/remove/", members.remove_member, name="member_remove"),
     path("t/<slug:tenant_slug>/invitations/<int:pk>/revoke/", members.revoke_invitation, name="revoke_invitation"),
 ]

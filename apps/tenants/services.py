@@ -488,3 +488,63 @@ def revoke_invitation(*, tenant: Tenant, invitation_id: int, actor: Any, members
                 action="member.invitation_revoked", actor=actor, tenant=tenant, target=f"invitation:{invitation_id}"
             )
     return bool(revoked)
+
+
+def _lock_target_and_owners(member_id: int) -> tuple[Membership | None, list[Membership]]:
+    """The member to change and, locked too, every owner: two concurrent demotions cannot leave no owner."""
+    owners = list(Membership.objects.select_for_update().filter(role=Role.OWNER).order_by("pk"))
+    target = Membership.objects.select_for_update().filter(pk=member_id).select_related("user").first()
+    return target, owners
+
+
+def _check_owner_rules(*, target: Membership, new_role: str | None, membership: Membership, owners: list) -> None:
+    """Only owners touch owners; the last owner can be neither demoted nor removed."""
+    touches_owner = target.role == Role.OWNER or new_role == Role.OWNER
+    if touches_owner and membership.role != Role.OWNER:
+        raise ValidationError(_("Only an owner can change or remove an owner."), code="owner_only")
+    if target.role == Role.OWNER and new_role != Role.OWNER and len(owners) <= 1:
+        raise ValidationError(
+            _("A tenant needs at least one owner: make someone else an owner first."), code="last_owner"
+        )
+
+
+def change_member_role(
+    *, tenant: Tenant, member_id: int, role: str, actor: Any, membership: Membership
+) -> Membership | None:
+    """Give a member another role; None when there is no such member in this tenant."""
+    require_editor(membership)
+    if role not in Role.values:
+        raise ValidationError(_("Choose a valid role."), code="invalid_role")
+    with tenant_scope(tenant), transaction.atomic():
+        target, owners = _lock_target_and_owners(member_id)
+        if target is None:
+            return None
+        _check_owner_rules(target=target, new_role=role, membership=membership, owners=owners)
+        previous = target.role
+        if previous != role:
+            target.role = role
+            target.save(update_fields=["role"])
+            audit.record(
+                action="member.role_changed",
+                actor=actor,
+                tenant=tenant,
+                target=f"user:{target.user_id}",
+                detail={"from": previous, "to": role},
+            )
+    return target
+
+
+def remove_member(*, tenant: Tenant, member_id: int, actor: Any, membership: Membership) -> bool:
+    """Take a member's access away (offboarding); False when there is no such member in this tenant."""
+    require_editor(membership)
+    with tenant_scope(tenant), transaction.atomic():
+        target, owners = _lock_target_and_owners(member_id)
+        if target is None:
+            return False
+        _check_owner_rules(target=target, new_role=None, membership=membership, owners=owners)
+        user_id, role = target.user_id, target.role
+        target.delete()
+        audit.record(
+            action="member.removed", actor=actor, tenant=tenant, target=f"user:{user_id}", detail={"role": role}
+        )
+    return True

@@ -6,12 +6,14 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.console.access import member_required
 from apps.console.forms import InviteForm
 from apps.tenants import selectors, services
+from apps.tenants.models import Role
 
 
 @require_http_methods(["GET", "POST"])
@@ -42,6 +44,7 @@ def members(request: HttpRequest, tenant_slug: str) -> HttpResponse:
             "members": selectors.members_for_tenant(request.tenant),
             "invitations": selectors.open_invitations_for_tenant(request.tenant),
             "form": form,
+            "roles": Role.choices,
         },
     )
 
@@ -54,4 +57,48 @@ def revoke_invitation(request: HttpRequest, tenant_slug: str, pk: int) -> HttpRe
     ):
         raise Http404("No such invitation")
     messages.success(request, _("Invitation revoked."))
+    return redirect("console:members", tenant_slug=tenant_slug)
+
+
+def _first_message(error: ValidationError) -> str:
+    return error.messages[0] if error.messages else str(error)
+
+
+@require_POST
+@member_required
+def change_role(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    try:
+        changed = services.change_member_role(
+            tenant=request.tenant,
+            member_id=pk,
+            role=request.POST.get("role", ""),
+            actor=request.user,
+            membership=request.membership,
+        )
+    except ValidationError as exc:
+        messages.error(request, _first_message(exc))
+    else:
+        if changed is None:
+            raise Http404("No such member")
+        messages.success(request, _("Role of %(user)s changed.") % {"user": changed.user.get_username()})
+    return redirect("console:members", tenant_slug=tenant_slug)
+
+
+@require_POST
+@member_required
+def remove_member(request: HttpRequest, tenant_slug: str, pk: int) -> HttpResponse:
+    leaving = request.membership.pk == pk
+    try:
+        removed = services.remove_member(
+            tenant=request.tenant, member_id=pk, actor=request.user, membership=request.membership
+        )
+    except ValidationError as exc:
+        messages.error(request, _first_message(exc))
+        return redirect("console:members", tenant_slug=tenant_slug)
+    if not removed:
+        raise Http404("No such member")
+    if leaving:
+        messages.success(request, _("You left %(tenant)s.") % {"tenant": request.tenant.display_name})
+        return redirect(reverse("console:dashboard"))
+    messages.success(request, _("Member removed."))
     return redirect("console:members", tenant_slug=tenant_slug)
