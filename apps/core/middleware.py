@@ -70,6 +70,10 @@ class TenantScopeMiddleware:
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs):
         from apps.core.models import Tenant
 
+        request.tenant = None
+        # The admin reads across tenants even for a staff member whose session also holds a SMART launch.
+        if _is_staff_admin(request, view_func):
+            return self._call_in_scope(all_tenants(), request, view_func, view_args, view_kwargs)
         tenant = None
         slug = view_kwargs.get("tenant_slug")
         if slug is not None:
@@ -81,8 +85,6 @@ class TenantScopeMiddleware:
         request.tenant = tenant
         if tenant is not None:
             return self._call_in_scope(tenant_scope(tenant), request, view_func, view_args, view_kwargs)
-        if _is_staff_admin(request, view_func):
-            return self._call_in_scope(all_tenants(), request, view_func, view_args, view_kwargs)
         return None
 
     @staticmethod

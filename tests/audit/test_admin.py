@@ -37,3 +37,16 @@ def test_non_staff_are_sent_to_the_admin_login(client, django_user_model, tenant
     client.force_login(user)
     response = client.get("/admin/audit/auditevent/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_a_launch_in_the_same_browser_does_not_narrow_the_admin(staff_client, tenant_a, tenant_b):
+    """A staff member who also launched the app for tenant A still sees every tenant in the admin."""
+    from apps.core.middleware import SESSION_TENANT_KEY
+
+    audit.record(action="test.alpha-event", tenant=tenant_a)
+    audit.record(action="test.beta-event", tenant=tenant_b)
+    session = staff_client.session
+    session[SESSION_TENANT_KEY] = tenant_a.pk
+    session.save()
+    body = staff_client.get("/admin/audit/auditevent/").content.decode()
+    assert "test.alpha-event" in body and "test.beta-event" in body
