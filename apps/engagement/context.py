@@ -8,8 +8,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest
 
-from apps.smart import services as smart_services
-from apps.smart.binding import binding_for_request
+from apps.smart.binding import session_for_request
 from apps.smart.errors import LaunchError
 from apps.smart.models import LaunchMode, SmartSession, TokenGrant
 
@@ -66,8 +65,7 @@ def context_for(request: HttpRequest, handle: str) -> Context:
     if tenant is None or not tenant.is_active:
         raise Http404("No such session")
     try:
-        binding, _new_cookie = binding_for_request(request)
-        session = smart_services.session_for_handle(tenant=tenant, handle=handle, binding=binding)
+        session = session_for_request(request, handle)
     except LaunchError:
         raise Http404("No such session") from None
     grant = session.grant

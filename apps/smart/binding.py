@@ -13,6 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from apps.smart import services
+from apps.smart.models import SmartSession
 
 BINDING_COOKIE = "carelaunch_browser"
 BINDING_COOKIE_AGE = 30 * 24 * 60 * 60
@@ -42,3 +43,9 @@ def set_binding_cookie(response: HttpResponse, value: str | None) -> None:
             samesite="Lax",
             secure=settings.PUBLIC_URL.startswith("https://"),
         )
+
+
+def session_for_request(request: HttpRequest, handle: str) -> SmartSession:
+    """The session behind the URL handle, for the URL's tenant and this browser (raises LaunchError otherwise)."""
+    binding, _new_cookie = binding_for_request(request)
+    return services.session_for_handle(tenant=request.tenant, handle=handle, binding=binding)

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.core.middleware import SESSION_TENANT_KEY
 from apps.core.models import Tenant
 from apps.smart import outbound, selectors, services
-from apps.smart.binding import binding_for_request, set_binding_cookie
+from apps.smart.binding import binding_for_request, session_for_request, set_binding_cookie
 from apps.smart.errors import LaunchError
 from apps.smart.fhir_client import FhirClient, FhirError, NeedsRelaunch
 from apps.smart.models import LaunchMode, SmartSession
@@ -236,9 +236,8 @@ def _landing(request: HttpRequest, session: SmartSession, *, handle: str = "") -
 @require_GET
 @xframe_options_exempt
 def app(request: HttpRequest, tenant_slug: str, handle: str) -> HttpResponse:
-    binding, _new = binding_for_request(request)
     try:
-        session = services.session_for_handle(tenant=request.tenant, handle=handle, binding=binding)
+        session = session_for_request(request, handle)
     except LaunchError as error:
         return failure(request, error)
     return _landing(request, session, handle=handle)
@@ -261,9 +260,8 @@ def app_from_session(request: HttpRequest) -> HttpResponse:
 @require_POST
 @xframe_options_exempt
 def logout(request: HttpRequest, tenant_slug: str, handle: str) -> HttpResponse:
-    binding, _new = binding_for_request(request)
     try:
-        session = services.session_for_handle(tenant=request.tenant, handle=handle, binding=binding)
+        session = session_for_request(request, handle)
     except LaunchError as error:
         return failure(request, error)
     actor = session.identity.user if session.identity else None

@@ -83,18 +83,8 @@ def activate_tenant(*, tenant: Tenant, actor: Any = None) -> Tenant:
         for connection in selectors.connections_for_tenant(tenant):
             others = selectors.active_tenants_using_iss(connection.fhir_base_url, exclude_tenant=tenant)
             conflicts += [connection.fhir_base_url for _other in others]
-        previous = tenant.status
         if not conflicts:
-            tenant.status = Tenant.Status.ACTIVE
-            tenant.save(update_fields=["status", "updated_at"])
-            audit.record(
-                action="tenant.approved",
-                actor=actor,
-                tenant=tenant,
-                target=f"tenant:{tenant.slug}",
-                detail={"from": previous},
-            )
-            return tenant
+            return _set_status(tenant, Tenant.Status.ACTIVE, action="tenant.approved", actor=actor)
     # Recorded outside the (rolled back) transaction so the refusal stays in the trail.
     audit.record(
         action="tenant.approved",
@@ -111,16 +101,15 @@ def activate_tenant(*, tenant: Tenant, actor: Any = None) -> Tenant:
 
 def suspend_tenant(*, tenant: Tenant, actor: Any = None) -> Tenant:
     with transaction.atomic():
-        previous = tenant.status
-        tenant.status = Tenant.Status.SUSPENDED
-        tenant.save(update_fields=["status", "updated_at"])
-        audit.record(
-            action="tenant.suspended",
-            actor=actor,
-            tenant=tenant,
-            target=f"tenant:{tenant.slug}",
-            detail={"from": previous},
-        )
+        return _set_status(tenant, Tenant.Status.SUSPENDED, action="tenant.suspended", actor=actor)
+
+
+def _set_status(tenant: Tenant, status: str, *, action: str, actor: Any) -> Tenant:
+    """Change the status and record the change, inside the caller's transaction."""
+    previous = tenant.status
+    tenant.status = status
+    tenant.save(update_fields=["status", "updated_at"])
+    audit.record(action=action, actor=actor, tenant=tenant, target=f"tenant:{tenant.slug}", detail={"from": previous})
     return tenant
 
 

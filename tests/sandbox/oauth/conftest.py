@@ -165,6 +165,7 @@ class Browser:
         self.world = world
         self.session = requests.Session()
         self.pages: list[str] = []
+        self.first: requests.Response | None = None
 
     def _csrf(self, html: str) -> str:
         match = CSRF.search(html)
@@ -173,8 +174,10 @@ class Browser:
 
     def authorize(self, *, client_id: str = "app-public", scope: str, user: str | None = "p-001",
                   pick: str | None = None, untick: tuple[str, ...] = (), extra: dict | None = None,
-                  deny: bool = False) -> tuple[str, dict]:  # fmt: skip
-        """Runs the flow; returns (code_verifier, query of the final redirect to the app)."""
+                  deny: bool = False, method: str = "GET") -> tuple[str, dict]:  # fmt: skip
+        """Runs the flow; returns (code_verifier, query of the final redirect to the app). With method="POST" the
+        authorization request is a form POST (SMART `authorize-post`, no CSRF token: it comes from the client's
+        origin); the sandbox's first answer is kept in `self.first`."""
         verifier, challenge = pkce()
         params = {
             "response_type": "code",
@@ -189,7 +192,12 @@ class Browser:
         }
         params.update(extra or {})
         params = {k: v for k, v in params.items() if v is not None}
-        response = self.session.get(self.world.urls["authorization_endpoint"], params=params, allow_redirects=False)
+        endpoint = self.world.urls["authorization_endpoint"]
+        if method == "POST":
+            response = self.session.post(endpoint, data=params, allow_redirects=False, timeout=10)
+        else:
+            response = self.session.get(endpoint, params=params, allow_redirects=False, timeout=10)
+        self.first = response
         query = self.drive(response, user=user, pick=pick, untick=untick, deny=deny)
         query["_sent_state"] = params.get("state")
         query["_nonce"] = params.get("nonce")

@@ -198,12 +198,13 @@ def test_wrong_pkce_verifier_is_refused(world):
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
 
 
+@pytest.mark.parametrize("http_method", ["GET", "POST"])  # POST: SMART authorize-post
 @pytest.mark.parametrize("method", ["plain", None])
-def test_pkce_s256_is_required(world, method):
+def test_pkce_s256_is_required(world, method, http_method):
     extra = {"code_challenge_method": method}
     if method is None:
         extra["code_challenge"] = None
-    _, query = Browser(world).authorize(scope="launch/patient patient/Observation.rs", extra=extra)
+    _, query = Browser(world).authorize(scope="launch/patient patient/Observation.rs", extra=extra, method=http_method)
     assert query["error"] == "invalid_request"
     assert "code" not in query
 
